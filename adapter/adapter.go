@@ -1,0 +1,136 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+// Options configure one store's Backend. Zero values take the defaults
+// noted on each field.
+type Options struct {
+	// Name identifies the store in logs and metrics.
+	Name string
+	// Region is the default region for national phone numbers (e.g. "DO");
+	// empty means the store's country_code.
+	Region string
+	// Language is the label language (es, en, pt, fr, de, it); default es.
+	Language string
+	// URLs build customer, order and product links.
+	URLs URLTemplates
+	// Locales localise product URLs by the customer's phone country.
+	Locales []LocaleRule
+	// OrdersCount is how many recent orders a customer shows (default 10);
+	// OrdersWithItems how many of the newest carry items (default 5).
+	OrdersCount     int
+	OrdersWithItems int
+	// State holds the customer state thresholds.
+	State StateRules
+	// AIInfoMax bounds the ai_CustomerInitialInfo text, in characters
+	// (default 1500).
+	AIInfoMax int
+	// MoneyDivisor divides every amount (default 1: major units).
+	MoneyDivisor int
+	// Cache configures the per-store cache.
+	Cache CacheOptions
+	// Logger receives background errors; default discards.
+	Logger *slog.Logger
+	// Now is the clock, for tests; default time.Now.
+	Now func() time.Time
+}
+
+// Backend answers WAzion for one Whatalo store.
+type Backend struct {
+	client *whatalo.Client
+	opts   Options
+	cache  *Cache
+	carts  *carts
+	labels *wazion.Labels
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+var _ wazion.Backend = (*Backend)(nil)
+
+// New returns a Backend reading the store through client.
+func New(client *whatalo.Client, opts Options) *Backend {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&opts.OrdersCount, 10)
+	if opts.OrdersWithItems < 0 {
+		opts.OrdersWithItems = 0
+	} else if opts.OrdersWithItems == 0 {
+		opts.OrdersWithItems = 5
+	}
+	opts.OrdersWithItems = min(opts.OrdersWithItems, opts.OrdersCount)
+	def(&opts.AIInfoMax, 1500)
+	def(&opts.MoneyDivisor, 1)
+	if opts.Language == "" {
+		opts.Language = "es"
+	}
+	opts.Region = strings.ToUpper(opts.Region)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Cache.Now == nil {
+		opts.Cache.Now = opts.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{
+		client: client,
+		opts:   opts,
+		cache:  NewCache(opts.Cache),
+		carts:  newCarts(),
+		labels: wazion.LabelsFor(opts.Language),
+		log:    log.With("store", opts.Name),
+		now:    opts.Now,
+	}
+}
+
+// Name is the store's name.
+func (b *Backend) Name() string { return b.opts.Name }
+
+// Close releases the cache's janitor.
+func (b *Backend) Close() { b.cache.Close() }
+
+// public wraps err with the short message WAzion may show.
+func public(err error) error {
+	if err == nil {
+		return nil
+	}
+	return wazion.PublicError(publicError(err), err)
+}
+
+// publicError turns an internal error into a short message for WAzion: no
+// URLs, keys or upstream bodies, just what went wrong.
+func publicError(err error) string {
+	var we *whatalo.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "timeout: the store did not answer in time"
+	case errors.Is(err, whatalo.ErrRateLimited):
+		return "rate limited: the store's Whatalo API budget is exhausted, try again shortly"
+	case errors.Is(err, whatalo.ErrUnauthorized):
+		return "upstream rejected the API key"
+	case errors.Is(err, whatalo.ErrForbidden):
+		return "the API key lacks a required scope"
+	case errors.As(err, &we):
+		return "upstream error: " + strings.ToLower(strings.TrimSpace(we.Code))
+	case errors.Is(err, errBadPhone):
+		return err.Error()
+	}
+	return "upstream unavailable"
+}

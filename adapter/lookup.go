@@ -1,0 +1,299 @@
+package adapter
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+var errBadPhone = errors.New("invalid phone")
+
+// maxPhoneSearchPages bounds the pages read when a phone search matches many
+// customers by substring; the real matches are filtered from them.
+const maxPhoneSearchPages = 2
+
+// storeInfo returns the store's settings, cached for a long time. Callers
+// fall back to configuration when it fails.
+func (b *Backend) storeInfo(ctx context.Context) (*whatalo.Store, error) {
+	s, res, err := Fetch(ctx, b.cache, KindStore, "store", func(ctx context.Context) (*whatalo.Store, error) {
+		s, _, err := b.client.Store.Get(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fetch store info: %w", err)
+		}
+		return s, nil
+	})
+	annotateCache(ctx, res)
+	return s, err
+}
+
+// region is the default region for national phone numbers.
+func (b *Backend) region(ctx context.Context) string {
+	if b.opts.Region != "" {
+		return b.opts.Region
+	}
+	if s, err := b.storeInfo(ctx); err == nil && s != nil {
+		return strings.ToUpper(s.CountryCode)
+	}
+	return ""
+}
+
+// phoneKeys normalises phones and returns their distinct canonical keys in
+// order. Bad phones are reported together; the good ones are still used.
+func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, error) {
+	region := b.region(ctx)
+	var keys []string
+	var bad []error
+	seen := map[string]bool{}
+	for _, p := range phones {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		e164, err := NormalizePhone(p, region)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		k := PhoneKey(e164)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(bad) > 0 {
+		return keys, fmt.Errorf("%w: %w", errBadPhone, errors.Join(bad...))
+	}
+	return keys, nil
+}
+
+// customerPhoneKey is the canonical key of a stored customer's phone, or ""
+// when it has none that parses.
+func (b *Backend) customerPhoneKey(c *whatalo.Customer, region string) string {
+	if c.Phone == "" {
+		return ""
+	}
+	e164, err := NormalizePhone(c.Phone, region)
+	if err != nil {
+		return ""
+	}
+	return PhoneKey(e164)
+}
+
+// displayPhone is the customer's phone in E.164 when it parses, else as
+// stored.
+func displayPhone(raw, region string) string {
+	if e164, err := NormalizePhone(raw, region); err == nil {
+		return e164
+	}
+	return raw
+}
+
+// customersByPhones finds every customer whose phone matches one of phones,
+// deduplicated by id, in the order of phones.
+func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]whatalo.Customer, error) {
+	keys, phoneErr := b.phoneKeys(ctx, phones)
+	if len(keys) == 0 {
+		if phoneErr == nil {
+			phoneErr = fmt.Errorf("%w: no phone given", errBadPhone)
+		}
+		return nil, phoneErr
+	}
+	results := make([][]whatalo.Customer, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, k := range keys {
+		g.Go(func() error {
+			cs, err := b.customersByPhoneKey(gctx, k)
+			results[i] = cs
+			return err
+		})
+	}
+	err := g.Wait()
+	var out []whatalo.Customer
+	seen := map[string]bool{}
+	for _, cs := range results {
+		for _, c := range cs {
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out, errors.Join(err, phoneErr)
+}
+
+// customersByPhoneKey finds the customers of one canonical phone key: from
+// the phone index when it is ready, else by Whatalo's search filtered by key,
+// since search matches substrings of any field.
+func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatalo.Customer, error) {
+	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
+		region := b.region(ctx)
+		return b.searchCustomers(ctx, nationalDigits(key), func(c *whatalo.Customer) bool {
+			return b.customerPhoneKey(c, region) == key
+		})
+	})
+	annotateCache(ctx, res)
+	if err != nil {
+		return nil, fmt.Errorf("look up phone %s: %w", wazion.MaskPhone(key), err)
+	}
+	return cs, nil
+}
+
+// nationalDigits is the search text for a canonical phone key: its national
+// significant number, which is a substring of the digits of every stored
+// form of it ("+1 809-555-1234", "809-555-1234", "+18095551234").
+func nationalDigits(key string) string {
+	if num, err := phonenumbers.Parse(key, ""); err == nil {
+		return phonenumbers.GetNationalSignificantNumber(num)
+	}
+	return strings.TrimPrefix(key, "+")
+}
+
+// searchCustomers runs Whatalo's search and keeps the customers keep accepts.
+func (b *Backend) searchCustomers(ctx context.Context, q string, keep func(*whatalo.Customer) bool) ([]whatalo.Customer, error) {
+	var out []whatalo.Customer
+	opts := &whatalo.CustomerListOptions{Search: q, PerPage: 100, Page: 1}
+	for page := 1; page <= maxPhoneSearchPages; page++ {
+		opts.Page = page
+		cs, resp, err := b.client.Customers.List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("search customers: %w", err)
+		}
+		for i := range cs {
+			if keep(&cs[i]) {
+				out = append(out, cs[i])
+			}
+		}
+		if resp == nil || page >= resp.Pagination.TotalPages {
+			break
+		}
+	}
+	return out, nil
+}
+
+// customersByEmail finds customers whose email equals email, ignoring case.
+func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo.Customer, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		return nil, nil
+	}
+	cs, res, err := Fetch(ctx, b.cache, KindEmail, email, func(ctx context.Context) ([]whatalo.Customer, error) {
+		return b.searchCustomers(ctx, email, func(c *whatalo.Customer) bool {
+			return strings.EqualFold(strings.TrimSpace(c.Email), email)
+		})
+	})
+	annotateCache(ctx, res)
+	if err != nil {
+		return nil, fmt.Errorf("look up email: %w", err)
+	}
+	return cs, nil
+}
+
+// recentOrders returns a customer's most recent orders, newest first,
+// without items.
+func (b *Backend) recentOrders(ctx context.Context, customerID string, n int) ([]whatalo.Order, error) {
+	os, res, err := Fetch(ctx, b.cache, KindOrders, customerID, func(ctx context.Context) ([]whatalo.Order, error) {
+		os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{
+			CustomerID: customerID, Sort: "created_at", Order: "desc", PerPage: b.opts.OrdersCount,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fetch orders of customer %s: %w", customerID, err)
+		}
+		return os, nil
+	})
+	annotateCache(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	os = slices.Clone(os)
+	slices.SortStableFunc(os, func(a, b whatalo.Order) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return os[:min(n, len(os))], nil
+}
+
+// orderDetail returns one order with its items.
+func (b *Backend) orderDetail(ctx context.Context, id string) (*whatalo.Order, error) {
+	o, res, err := Fetch(ctx, b.cache, KindOrder, id, func(ctx context.Context) (*whatalo.Order, error) {
+		o, _, err := b.client.Orders.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("fetch order %s: %w", id, err)
+		}
+		return o, nil
+	})
+	annotateCache(ctx, res)
+	return o, err
+}
+
+// withItems replaces the first n orders by their detailed form, fetched in
+// parallel. An order whose detail fails keeps its list form; the first error
+// is returned beside the orders.
+func (b *Backend) withItems(ctx context.Context, orders []whatalo.Order, n int) ([]whatalo.Order, error) {
+	out := slices.Clone(orders)
+	n = min(n, len(out))
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			d, err := b.orderDetail(ctx, out[i].ID)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i] = *d
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// orderByNumber finds an order by its number ("1001" or "#1001").
+func (b *Backend) orderByNumber(ctx context.Context, number string) (*whatalo.Order, error) {
+	n := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(number), "#"))
+	if n == "" {
+		return nil, nil
+	}
+	os, res, err := Fetch(ctx, b.cache, KindOrderSearch, n, func(ctx context.Context) ([]whatalo.Order, error) {
+		os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{Search: n, PerPage: 25})
+		if err != nil {
+			return nil, fmt.Errorf("search orders %q: %w", n, err)
+		}
+		return os, nil
+	})
+	annotateCache(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range os {
+		if fmt.Sprint(o.OrderNumber) == n {
+			return b.orderDetail(ctx, o.ID)
+		}
+	}
+	return nil, nil
+}
+
+// customer returns one customer by id.
+func (b *Backend) customer(ctx context.Context, id string) (*whatalo.Customer, error) {
+	c, res, err := Fetch(ctx, b.cache, KindCustomer, id, func(ctx context.Context) (*whatalo.Customer, error) {
+		c, _, err := b.client.Customers.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("fetch customer %s: %w", id, err)
+		}
+		return c, nil
+	})
+	annotateCache(ctx, res)
+	return c, err
+}
+
+// sortCustomers orders customers by most recent activity, for stable output.
+func sortCustomers(cs []whatalo.Customer) {
+	slices.SortStableFunc(cs, func(a, b whatalo.Customer) int {
+		return cmp.Compare(a.Name, b.Name)
+	})
+}

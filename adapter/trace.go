@@ -1,0 +1,43 @@
+package adapter
+
+import (
+	"context"
+	"sync"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+)
+
+// cacheRank orders cache results from best to worst; a request's access log
+// shows the worst result among its lookups, so "hit" means nothing at all
+// went upstream.
+var cacheRank = map[string]int{
+	ResultHit: 1, ResultStale: 2, ResultBypass: 3, ResultMiss: 4, ResultStaleError: 5, ResultError: 6,
+}
+
+type traceKey struct{}
+
+// cacheTrace accumulates the cache results of one request.
+type cacheTrace struct {
+	mu    sync.Mutex
+	worst string
+}
+
+// withTrace starts a cache trace for one WAzion request.
+func withTrace(ctx context.Context) context.Context {
+	return context.WithValue(ctx, traceKey{}, &cacheTrace{})
+}
+
+// annotateCache records a lookup's cache result on the request.
+func annotateCache(ctx context.Context, result string) {
+	t, _ := ctx.Value(traceKey{}).(*cacheTrace)
+	if t == nil || result == "" {
+		return
+	}
+	t.mu.Lock()
+	if cacheRank[result] > cacheRank[t.worst] {
+		t.worst = result
+	}
+	worst := t.worst
+	t.mu.Unlock()
+	wazion.Annotate(ctx, "cache", worst)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+const usage = `whatalo-wazion connects a Whatalo store to WAzion's CRM endpoints.
+
+Usage:
+  whatalo-wazion [serve] [--config FILE]   run the service (default)
+  whatalo-wazion demo                      run it offline on the embedded demo store
+  whatalo-wazion healthcheck               probe /healthz of a running service (for containers)
+  whatalo-wazion version                   print the version
+
+Without --config, one store is configured from the environment
+(WHATALO_API_KEY, WAZION_TOKEN, ...); see the README.
+`
+
+// errUsage marks errors whose message already explains the command line.
+var errUsage = errors.New("usage")
+
+// run is the whole program, so tests can run it as a user would.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", []string{}
+	if len(args) > 1 {
+		rest = args[1:]
+		if !strings.HasPrefix(args[1], "-") {
+			cmd, rest = args[1], args[2:]
+		}
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, getenv, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "whatalo-wazion", whatalo.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newFlagSet returns a flag set that reports errors through run's error
+// instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/whatalo-wazion/whatalo-wazion/config"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores (default: one store from the environment)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(stdout, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	svc, err := newService(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return svc.Serve(ctx, ln)
+}
+
+// loadConfig reads the YAML file when given, else the environment.
+func loadConfig(path string, getenv func(string) string) (*config.Config, error) {
+	if path != "" {
+		return config.Load(path, getenv)
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration from environment (or use --config FILE): %w", err)
+	}
+	return cfg, nil
+}
+
+// newLogger returns a JSON logger at the given level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level: %q is not debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// Serve answers on ln until ctx ends, then stops accepting, drains
+// in-flight requests up to the shutdown timeout, stops background work and
+// returns nil.
+func (s *service) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := s.cfg
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	s.Start(bgCtx)
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "stores", len(cfg.Stores), "config", cfg.Source)
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.String())
+	stopBackground()
+	if err := s.app.ShutdownWithTimeout(cfg.Server.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !strings.Contains(err.Error(), "closed") {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// fiberConfig sets the server's limits deliberately: timeouts that outlast
+// WAzion's 10 s budget, a body cap above the WAzion routes' own so they can
+// answer an oversized body with JSON, and a connection cap.
+func fiberConfig(cfg *config.Config, errorHandler fiber.ErrorHandler) fiber.Config {
+	return fiber.Config{
+		AppName:               "whatalo-wazion",
+		DisableStartupMessage: true,
+		BodyLimit:             max(4<<20, cfg.Server.BodyLimit*4),
+		ReadTimeout:           cfg.Server.ReadTimeout,
+		WriteTimeout:          cfg.Server.WriteTimeout,
+		IdleTimeout:           cfg.Server.IdleTimeout,
+		Concurrency:           cfg.Server.Concurrency,
+		ErrorHandler:          errorHandler,
+		ReadBufferSize:        16 << 10,
+	}
+}
+
+

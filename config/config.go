@@ -1,0 +1,448 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultStoreName is the name of the store configured from environment
+// variables; its webhook URL is /webhooks/whatalo/default.
+const DefaultStoreName = "default"
+
+// Config is the whole configuration.
+type Config struct {
+	Listen      string  `yaml:"listen"`
+	TLSCertFile string  `yaml:"tls_cert_file"`
+	TLSKeyFile  string  `yaml:"tls_key_file"`
+	LogLevel    string  `yaml:"log_level"`
+	Server      Server  `yaml:"server"`
+	Cache       Cache   `yaml:"cache"`
+	Index       Index   `yaml:"index"`
+	Stores      []Store `yaml:"stores"`
+	// Source is where the configuration came from ("environment" or the
+	// file path), for messages.
+	Source string `yaml:"-"`
+}
+
+// Server holds the WAzion-facing limits.
+type Server struct {
+	// Margin is taken off WAzion's budgets (5 s globalSearch, 10 s others)
+	// to get the service's own deadline.
+	Margin time.Duration `yaml:"margin"`
+	// BodyLimit caps WAzion request bodies, in bytes.
+	BodyLimit int `yaml:"body_limit"`
+	// ReadTimeout, WriteTimeout and IdleTimeout bound each connection.
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// Concurrency caps simultaneous connections.
+	Concurrency int `yaml:"concurrency"`
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Cache holds the fresh TTL per kind of data, how long stale data may still
+// be served, and the size cap.
+type Cache struct {
+	Disabled   bool          `yaml:"disabled"`
+	Store      time.Duration `yaml:"store"`
+	Customers  time.Duration `yaml:"customers"`
+	Orders     time.Duration `yaml:"orders"`
+	Products   time.Duration `yaml:"products"`
+	Searches   time.Duration `yaml:"searches"`
+	Negative   time.Duration `yaml:"negative"`
+	MaxStale   time.Duration `yaml:"max_stale"`
+	MaxEntries int           `yaml:"max_entries"`
+}
+
+// Index holds the phone index's sync intervals.
+type Index struct {
+	Disabled        bool          `yaml:"disabled"`
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	RebuildInterval time.Duration `yaml:"rebuild_interval"`
+}
+
+// Store is one Whatalo store served to WAzion.
+type Store struct {
+	Name          string   `yaml:"name"`
+	APIKey        Secret   `yaml:"api_key"`
+	BaseURL       string   `yaml:"base_url"`
+	Tokens        []Secret `yaml:"tokens"`
+	TokenHeader   string   `yaml:"token_header"`
+	Region        string   `yaml:"region"`
+	LabelLanguage string   `yaml:"label_language"`
+	// RateLimit is the requests per minute the service allows itself on this
+	// store's key; 0 means 90 % of the key's documented limit.
+	RateLimit int `yaml:"rate_limit"`
+	// BackgroundShare is the part of RateLimit the background index sync
+	// may use.
+	BackgroundShare float64 `yaml:"background_share"`
+	WebhookSecret   Secret  `yaml:"webhook_secret"`
+	// MoneyDivisor divides every amount Whatalo sends; 1 (major units) unless
+	// a store proves to send minor units (100).
+	MoneyDivisor int          `yaml:"money_divisor"`
+	URLs         URLTemplates `yaml:"urls"`
+	Locales      []LocaleRule `yaml:"locales"`
+	Orders       OrderOptions `yaml:"orders"`
+	State        StateRules   `yaml:"state"`
+	AIInfoMax    int          `yaml:"ai_info_max_chars"`
+}
+
+// URLTemplates build links into the store; see the README for placeholders.
+type URLTemplates struct {
+	Customer string `yaml:"customer"`
+	Order    string `yaml:"order"`
+	Product  string `yaml:"product"`
+	Variant  string `yaml:"variant"`
+}
+
+// LocaleRule localises product URLs for customers of some countries.
+type LocaleRule struct {
+	Countries  []string `yaml:"countries"`
+	Locale     string   `yaml:"locale"`
+	Domain     string   `yaml:"domain"`
+	PathPrefix string   `yaml:"path_prefix"`
+	Query      string   `yaml:"query"`
+}
+
+// OrderOptions bound the orders shown per customer.
+type OrderOptions struct {
+	Count     int `yaml:"count"`
+	WithItems int `yaml:"with_items"`
+}
+
+// StateRules are the thresholds of the customer state.
+type StateRules struct {
+	NewOrdersDays    int `yaml:"new_orders_days"`
+	RecentOrdersDays int `yaml:"recent_orders_days"`
+	ConflictWindow   int `yaml:"conflict_window"`
+	ConflictMin      int `yaml:"conflict_min"`
+}
+
+// Defaults.
+const (
+	DefaultListen        = ":8080"
+	DefaultBaseURL       = "https://api.whatalo.com/v1"
+	DefaultLabelLanguage = "es"
+	DefaultMargin        = 750 * time.Millisecond
+	DefaultBodyLimit     = 64 << 10
+)
+
+var labelLanguages = map[string]bool{"es": true, "en": true, "pt": true, "fr": true, "de": true, "it": true}
+
+// FromEnv builds a one-store configuration from environment variables.
+func FromEnv(getenv func(string) string) (*Config, error) {
+	c := &Config{Source: "environment"}
+	c.Listen = getenv("LISTEN_ADDR")
+	c.TLSCertFile = getenv("TLS_CERT_FILE")
+	c.TLSKeyFile = getenv("TLS_KEY_FILE")
+	c.LogLevel = getenv("LOG_LEVEL")
+	s := Store{
+		Name:          DefaultStoreName,
+		APIKey:        Secret(getenv("WHATALO_API_KEY")),
+		BaseURL:       getenv("WHATALO_BASE_URL"),
+		TokenHeader:   getenv("WAZION_TOKEN_HEADER"),
+		Region:        getenv("DEFAULT_REGION"),
+		LabelLanguage: getenv("LABEL_LANGUAGE"),
+		WebhookSecret: Secret(getenv("WHATALO_WEBHOOK_SECRET")),
+		URLs: URLTemplates{
+			Customer: getenv("CUSTOMER_URL_TEMPLATE"),
+			Order:    getenv("ORDER_URL_TEMPLATE"),
+			Product:  getenv("PRODUCT_URL_TEMPLATE"),
+		},
+	}
+	for _, t := range strings.Split(getenv("WAZION_TOKEN"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			s.Tokens = append(s.Tokens, Secret(t))
+		}
+	}
+	var err error
+	if s.RateLimit, err = envInt(getenv, "WHATALO_RATE_LIMIT"); err != nil {
+		return nil, err
+	}
+	if c.Server.Margin, err = envDuration(getenv, "WAZION_MARGIN"); err != nil {
+		return nil, err
+	}
+	c.Stores = []Store{s}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func envInt(getenv func(string) string, name string) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: %q is not a non-negative whole number", name, v)
+	}
+	return n, nil
+}
+
+func envDuration(getenv func(string) string, name string) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration such as 750ms", name, v)
+	}
+	return d, nil
+}
+
+// Load reads a YAML file of one or many stores. ${VAR} in secrets is
+// replaced with the variable's value.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.Source = path
+	return c, nil
+}
+
+// Parse decodes YAML configuration; unknown fields are errors so typos are
+// caught at start.
+func Parse(data []byte, getenv func(string) string) (*Config, error) {
+	c := &Config{Source: "yaml"}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	for i := range c.Stores {
+		s := &c.Stores[i]
+		var err error
+		field := func(f string) string { return fmt.Sprintf("stores[%d].%s", i, f) }
+		if s.APIKey, err = expand(s.APIKey, getenv, field("api_key")); err != nil {
+			return nil, err
+		}
+		if s.WebhookSecret, err = expand(s.WebhookSecret, getenv, field("webhook_secret")); err != nil {
+			return nil, err
+		}
+		for j := range s.Tokens {
+			if s.Tokens[j], err = expand(s.Tokens[j], getenv, field(fmt.Sprintf("tokens[%d]", j))); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func expand(s Secret, getenv func(string) string, field string) (Secret, error) {
+	var missing string
+	out := envRef.ReplaceAllStringFunc(string(s), func(m string) string {
+		name := envRef.FindStringSubmatch(m)[1]
+		v := getenv(name)
+		if v == "" && missing == "" {
+			missing = name
+		}
+		return v
+	})
+	if missing != "" {
+		return "", fmt.Errorf("%s: environment variable %s is not set", field, missing)
+	}
+	return Secret(out), nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	sv := &c.Server
+	def(&sv.Margin, DefaultMargin)
+	def(&sv.BodyLimit, DefaultBodyLimit)
+	def(&sv.ReadTimeout, 10*time.Second)
+	def(&sv.WriteTimeout, 15*time.Second)
+	def(&sv.IdleTimeout, 90*time.Second)
+	def(&sv.Concurrency, 4096)
+	def(&sv.ShutdownTimeout, 15*time.Second)
+	ca := &c.Cache
+	def(&ca.Store, time.Hour)
+	def(&ca.Customers, 5*time.Minute)
+	def(&ca.Orders, 60*time.Second)
+	def(&ca.Products, 5*time.Minute)
+	def(&ca.Searches, 60*time.Second)
+	def(&ca.Negative, 30*time.Second)
+	def(&ca.MaxStale, 24*time.Hour)
+	def(&ca.MaxEntries, 50000)
+	def(&c.Index.RefreshInterval, time.Minute)
+	def(&c.Index.RebuildInterval, 6*time.Hour)
+	for i := range c.Stores {
+		s := &c.Stores[i]
+		def(&s.BaseURL, DefaultBaseURL)
+		def(&s.LabelLanguage, DefaultLabelLanguage)
+		def(&s.MoneyDivisor, 1)
+		def(&s.BackgroundShare, 0.3)
+		def(&s.Orders.Count, 10)
+		def(&s.Orders.WithItems, 5)
+		def(&s.AIInfoMax, 1500)
+		s.Region = strings.ToUpper(strings.TrimSpace(s.Region))
+		s.LabelLanguage = strings.ToLower(strings.TrimSpace(s.LabelLanguage))
+	}
+}
+
+func def[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+var (
+	storeName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	regionCode = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// Validate checks every field and reports all problems, each naming its
+// field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file/tls_key_file", "set both or neither")
+	}
+	if c.Server.BodyLimit < 1024 {
+		bad("server.body_limit", "must be at least 1024 bytes")
+	}
+	if c.Server.Margin >= 5*time.Second {
+		bad("server.margin", "must be under the 5 s globalSearch budget")
+	}
+	if c.Cache.MaxEntries < 0 {
+		bad("cache.max_entries", "must not be negative")
+	}
+	if len(c.Stores) == 0 {
+		bad("stores", "at least one store is required")
+	}
+	names := map[string]bool{}
+	tokens := map[Secret]string{}
+	for i, s := range c.Stores {
+		field := func(f string) string {
+			if c.Source == "environment" {
+				if n, ok := envName[strings.SplitN(f, "[", 2)[0]]; ok {
+					return n
+				}
+			}
+			return fmt.Sprintf("stores[%d].%s", i, f)
+		}
+		switch {
+		case !storeName.MatchString(s.Name):
+			bad(field("name"), "%q must be lowercase letters, digits, '-' or '_'", s.Name)
+		case names[s.Name]:
+			bad(field("name"), "%q is used by two stores", s.Name)
+		}
+		names[s.Name] = true
+		key := s.APIKey.Value()
+		switch {
+		case key == "":
+			bad(field("api_key"), "required (a Whatalo API key, wk_live_… or wk_test_…)")
+		case strings.ContainsAny(key, " \t\r\n"):
+			bad(field("api_key"), "contains whitespace")
+		case !strings.HasPrefix(key, "wk_live_") && !strings.HasPrefix(key, "wk_test_"):
+			bad(field("api_key"), "does not start with wk_live_ or wk_test_")
+		}
+		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(field("base_url"), "%q is not an http(s) URL", s.BaseURL)
+		}
+		if len(s.Tokens) == 0 {
+			bad(field("tokens"), "at least one WAzion token is required")
+		}
+		for j, t := range s.Tokens {
+			switch {
+			case len(t.Value()) < 8:
+				bad(field(fmt.Sprintf("tokens[%d]", j)), "must be at least 8 characters")
+			case tokens[t] != "" && tokens[t] != s.Name:
+				bad(field(fmt.Sprintf("tokens[%d]", j)), "is also a token of store %q; tokens select the store", tokens[t])
+			}
+			tokens[t] = s.Name
+		}
+		if s.TokenHeader != "" && !validHeader(s.TokenHeader) {
+			bad(field("token_header"), "%q is not a valid header name", s.TokenHeader)
+		}
+		if s.Region != "" && !regionCode.MatchString(s.Region) {
+			bad(field("region"), "%q is not a two-letter country code such as DO", s.Region)
+		}
+		if !labelLanguages[s.LabelLanguage] {
+			bad(field("label_language"), "%q is not one of es, en, pt, fr, de, it", s.LabelLanguage)
+		}
+		if s.RateLimit < 0 {
+			bad(field("rate_limit"), "must not be negative")
+		}
+		if s.BackgroundShare <= 0 || s.BackgroundShare > 1 {
+			bad(field("background_share"), "must be in (0, 1]")
+		}
+		if s.MoneyDivisor != 1 && s.MoneyDivisor != 100 && s.MoneyDivisor != 1000 {
+			bad(field("money_divisor"), "must be 1, 100 or 1000")
+		}
+		if s.Orders.Count < 1 || s.Orders.Count > 50 {
+			bad(field("orders.count"), "must be between 1 and 50")
+		}
+		if s.Orders.WithItems < 0 || s.Orders.WithItems > s.Orders.Count {
+			bad(field("orders.with_items"), "must be between 0 and orders.count")
+		}
+		if s.AIInfoMax < 200 {
+			bad(field("ai_info_max_chars"), "must be at least 200")
+		}
+		for j, l := range s.Locales {
+			if len(l.Countries) == 0 {
+				bad(field(fmt.Sprintf("locales[%d].countries", j)), "required")
+			}
+			if l.Domain != "" {
+				if u, err := url.Parse(l.Domain); err != nil || u.Host == "" {
+					bad(field(fmt.Sprintf("locales[%d].domain", j)), "%q is not a URL such as https://shop.es", l.Domain)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var envName = map[string]string{
+	"name":           "store name",
+	"api_key":        "WHATALO_API_KEY",
+	"base_url":       "WHATALO_BASE_URL",
+	"tokens":         "WAZION_TOKEN",
+	"token_header":   "WAZION_TOKEN_HEADER",
+	"region":         "DEFAULT_REGION",
+	"label_language": "LABEL_LANGUAGE",
+	"rate_limit":     "WHATALO_RATE_LIMIT",
+	"webhook_secret": "WHATALO_WEBHOOK_SECRET",
+}
+
+func validHeader(h string) bool {
+	for _, r := range h {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return h != ""
+}

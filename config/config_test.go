@@ -1,0 +1,178 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"WHATALO_API_KEY":    "wk_live_abcdef123456",
+		"WAZION_TOKEN":       "tok-1234567890, tok-abcdefghij",
+		"DEFAULT_REGION":     "do",
+		"WHATALO_RATE_LIMIT": "500",
+		"LISTEN_ADDR":        "127.0.0.1:9999",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Stores[0]
+	if s.Name != DefaultStoreName || s.Region != "DO" || s.RateLimit != 500 || len(s.Tokens) != 2 {
+		t.Errorf("store = %+v", s)
+	}
+	if s.LabelLanguage != "es" || s.BaseURL != DefaultBaseURL || c.Listen != "127.0.0.1:9999" {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	if c.Server.Margin != DefaultMargin || c.Cache.Orders != time.Minute {
+		t.Errorf("server/cache defaults: %+v %+v", c.Server, c.Cache)
+	}
+}
+
+func TestFromEnvNamesBadVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"WAZION_TOKEN": "tok-1234567890"}, "WHATALO_API_KEY: required"},
+		{map[string]string{"WHATALO_API_KEY": "sk_nope_1", "WAZION_TOKEN": "tok-1234567890"}, "WHATALO_API_KEY: does not start"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x"}, "WAZION_TOKEN: at least one"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "short"}, "WAZION_TOKEN: must be at least 8"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "WHATALO_RATE_LIMIT": "lots"}, "WHATALO_RATE_LIMIT"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "LABEL_LANGUAGE": "xx"}, "LABEL_LANGUAGE"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "WHATALO_BASE_URL": "ftp:/x"}, "WHATALO_BASE_URL"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "DEFAULT_REGION": "DOM"}, "DEFAULT_REGION"},
+	}
+	for _, tt := range tests {
+		_, err := FromEnv(env(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v: err = %v, want it to contain %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+func TestErrorsNeverShowSecrets(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{"WHATALO_API_KEY": "sk_secret_value", "WAZION_TOKEN": "tiny"}))
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, s := range []string{"sk_secret_value", "tiny"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q shows secret %q", err, s)
+		}
+	}
+}
+
+const twoStores = `
+listen: 127.0.0.1:8081
+cache:
+  orders: 30s
+stores:
+  - name: tienda-do
+    api_key: ${DO_KEY}
+    tokens: [tok-do-123456789]
+    region: DO
+    webhook_secret: ${DO_HOOK}
+    urls:
+      customer: https://admin.example.com/c/{id}
+    locales:
+      - countries: [ES]
+        locale: es-ES
+        domain: https://shop.es
+  - name: tienda-co
+    api_key: wk_test_co000000
+    tokens: [tok-co-123456789, tok-co-abcdefghi]
+    token_header: X-Shop-Token
+    region: co
+    label_language: en
+    rate_limit: 60
+`
+
+func TestParseYAML(t *testing.T) {
+	c, err := Parse([]byte(twoStores), env(map[string]string{"DO_KEY": "wk_live_do000000", "DO_HOOK": "whsec_abc"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Stores) != 2 || c.Listen != "127.0.0.1:8081" || c.Cache.Orders != 30*time.Second {
+		t.Fatalf("config = %+v", c)
+	}
+	do, co := c.Stores[0], c.Stores[1]
+	if do.APIKey.Value() != "wk_live_do000000" || do.WebhookSecret.Value() != "whsec_abc" {
+		t.Errorf("secrets not expanded")
+	}
+	if do.URLs.Customer != "https://admin.example.com/c/{id}" || do.Locales[0].Domain != "https://shop.es" {
+		t.Errorf("urls/locales: %+v", do)
+	}
+	if co.Region != "CO" || co.LabelLanguage != "en" || co.RateLimit != 60 || co.TokenHeader != "X-Shop-Token" {
+		t.Errorf("co = %+v", co)
+	}
+}
+
+func TestParseYAMLErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		yaml, want string
+	}{
+		{"stores:\n  - name: a\n    api_key: ${MISSING}\n    tokens: [tok-123456789]\n", "stores[0].api_key: environment variable MISSING is not set"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    colour: red\n", "field colour not found"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n  - name: b\n    api_key: wk_test_2\n    tokens: [tok-123456789]\n", "stores[1].tokens[0]: is also a token of store \"a\""},
+		{"stores:\n  - name: A B\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n", "stores[0].name"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    orders: {count: 5, with_items: 9}\n", "stores[0].orders.with_items"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    token_header: 'X Bad'\n", "stores[0].token_header"},
+		{"stores: []\n", "stores: at least one store"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    locales: [{locale: en}]\n", "stores[0].locales[0].countries"},
+		{"tls_cert_file: a.pem\nstores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n", "tls_cert_file/tls_key_file"},
+		{"stores: [\n", "parse YAML"},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("yaml %q: err = %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stores.yaml")
+	if err := os.WriteFile(path, []byte(twoStores), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, env(map[string]string{"DO_KEY": "wk_live_do000000", "DO_HOOK": "h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source != path {
+		t.Errorf("source = %q", c.Source)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), env(nil)); err == nil || !strings.Contains(err.Error(), "none.yaml") {
+		t.Errorf("missing file err = %v", err)
+	}
+}
+
+func TestSecretRedaction(t *testing.T) {
+	s := Secret("wk_live_supersecret")
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "key", s)
+	outs := []string{s.String(), fmt.Sprintf("%v %s %+v %#v", s, s, s, s), buf.String()}
+	b, _ := s.MarshalJSON()
+	outs = append(outs, string(b))
+	for _, o := range outs {
+		if strings.Contains(o, "supersecret") {
+			t.Errorf("secret leaked in %q", o)
+		}
+	}
+	if s.Value() != "wk_live_supersecret" {
+		t.Error("Value lost the secret")
+	}
+	if m := s.Mask(); !strings.HasPrefix(m, "wk_live_") || strings.Contains(m, "secret") {
+		t.Errorf("Mask = %q", m)
+	}
+}

@@ -1,0 +1,48 @@
+package config
+
+import (
+	"encoding/json"
+	"log/slog"
+)
+
+// Secret is a credential. Its String, JSON and slog forms are redacted so it
+// cannot leak through logs or error messages by accident; Value gives the
+// real text to the code that must send it.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Value returns the secret's text.
+func (s Secret) Value() string { return string(s) }
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret under %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue redacts the secret in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Mask shows the secret's first few characters, enough for a person to tell
+// two keys apart ("wk_live_ab…"), never the whole.
+func (s Secret) Mask() string {
+	r := []rune(string(s))
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) <= 8:
+		return "…"
+	case len(r) <= 16:
+		return string(r[:4]) + "…"
+	}
+	return string(r[:10]) + "…"
+}

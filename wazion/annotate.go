@@ -1,0 +1,105 @@
+package wazion
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// maxAnnotations bounds what one request can add to its log line.
+const maxAnnotations = 16
+
+// requestInfo travels in the Backend's context so the Backend can tell the
+// access log what it did (cache hit, stale answer, upstream calls) without
+// the handler knowing about caches.
+type requestInfo struct {
+	id string
+
+	mu    sync.Mutex
+	notes []slog.Attr
+	done  bool // the log line is written; later notes are dropped
+}
+
+type requestInfoKey struct{}
+
+func withRequestInfo(ctx context.Context, info *requestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+// Annotate records key=value on the current WAzion request, to appear in its
+// access log line under "notes"; a second value for a key replaces the first.
+// It does nothing outside a request or once the line is written (a Backend
+// still running after its deadline). Values must not be secrets or unmasked
+// phones.
+func Annotate(ctx context.Context, key, value string) {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if info == nil || key == "" {
+		return
+	}
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	if info.done {
+		return
+	}
+	for i := range info.notes {
+		if info.notes[i].Key == key {
+			info.notes[i].Value = slog.StringValue(value)
+			return
+		}
+	}
+	if len(info.notes) < maxAnnotations {
+		info.notes = append(info.notes, slog.String(key, value))
+	}
+}
+
+// RequestID returns the id of the current WAzion request (from X-Request-Id
+// or generated), or "" outside a request, so a Backend can put it in its own
+// log lines.
+func RequestID(ctx context.Context) string {
+	if info, _ := ctx.Value(requestInfoKey{}).(*requestInfo); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// finish closes the notes and returns them for the log line.
+func (info *requestInfo) finish() []slog.Attr {
+	info.mu.Lock()
+	defer info.mu.Unlock()
+	info.done = true
+	return info.notes
+}
+
+// MaskPhone hides the middle of a phone for logs: the first four and last two
+// digits stay, so support can still tell numbers apart ("+18095550134" ->
+// "+1809*****34"). Separators are dropped; numbers of six digits or fewer
+// are masked whole, and a value without digits becomes "***".
+func MaskPhone(phone string) string {
+	phone = strings.TrimSpace(phone)
+	if phone == "" {
+		return ""
+	}
+	digits := make([]byte, 0, len(phone))
+	for i := 0; i < len(phone); i++ {
+		if c := phone[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	if len(digits) == 0 {
+		return "***"
+	}
+	var b strings.Builder
+	b.Grow(len(digits) + 1)
+	if phone[0] == '+' {
+		b.WriteByte('+')
+	}
+	if len(digits) <= 6 {
+		b.WriteString(strings.Repeat("*", len(digits)))
+		return b.String()
+	}
+	b.Write(digits[:4])
+	b.WriteString(strings.Repeat("*", len(digits)-6))
+	b.Write(digits[len(digits)-2:])
+	return b.String()
+}

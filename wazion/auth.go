@@ -1,0 +1,212 @@
+package wazion
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/textproto"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// HeaderToken is the header WAzion can be told to send the token in, for
+// every store. A store may name its own header too (Tenant.TokenHeader).
+const HeaderToken = "X-Wazion-Token"
+
+// Tenant is one store as WAzion sees it: the tokens that select it and the
+// Backend that answers for it.
+type Tenant struct {
+	// Name identifies the store in logs and metrics; never a secret.
+	Name string
+	// Tokens are the secrets WAzion may present for this store. More than
+	// one allows rotating a token without downtime.
+	Tokens []string
+	// TokenHeader optionally names an extra request header that carries
+	// the token, for shops whose WAzion settings use a custom header.
+	TokenHeader string
+	// Language is the label language ("es", "en", "pt-BR", ...); empty
+	// means DefaultLanguage.
+	Language string
+	// Backend answers the five endpoints for this store.
+	Backend Backend
+}
+
+// Tenants resolves a token to its store. It keeps only SHA-256 digests of
+// the tokens, which also gives every comparison the same length.
+type Tenants struct {
+	stores  []*store
+	keys    []tokenKey
+	headers []string // distinct custom token headers, canonical form
+}
+
+// store is a Tenant ready to serve.
+type store struct {
+	name    string
+	backend Backend
+	labels  *Labels
+}
+
+type tokenKey struct {
+	digest [sha256.Size]byte
+	store  int
+}
+
+// NewTenants checks the tenants and prepares token lookup. Every tenant needs
+// a unique name, a Backend and at least one token; no token may be empty or
+// shared, since a token is what selects the store. Errors name the tenant,
+// never the token.
+func NewTenants(tenants []Tenant) (*Tenants, error) {
+	if len(tenants) == 0 {
+		return nil, errors.New("new tenants: no tenant given")
+	}
+	ts := &Tenants{}
+	names := make(map[string]bool, len(tenants))
+	owner := make(map[[sha256.Size]byte]string)
+	headers := make(map[string]bool)
+	for i, t := range tenants {
+		name := strings.TrimSpace(t.Name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("new tenants: tenant %d: empty name", i)
+		case names[name]:
+			return nil, fmt.Errorf("new tenants: tenant %q: duplicate name", name)
+		case t.Backend == nil:
+			return nil, fmt.Errorf("new tenants: tenant %q: no backend", name)
+		case len(t.Tokens) == 0:
+			return nil, fmt.Errorf("new tenants: tenant %q: no token", name)
+		}
+		names[name] = true
+		if t.Language != "" && normalizeLanguage(t.Language) == "" {
+			return nil, fmt.Errorf("new tenants: tenant %q: unsupported language %q (supported: %s)",
+				name, t.Language, strings.Join(SupportedLanguages(), ", "))
+		}
+		for j, tok := range t.Tokens {
+			if strings.TrimSpace(tok) == "" {
+				return nil, fmt.Errorf("new tenants: tenant %q: token %d is empty", name, j)
+			}
+			if tok != strings.TrimSpace(tok) {
+				// Parsing trims every token it receives, so this one
+				// could never match.
+				return nil, fmt.Errorf("new tenants: tenant %q: token %d has surrounding spaces", name, j)
+			}
+			d := sha256.Sum256([]byte(tok))
+			if other, dup := owner[d]; dup {
+				return nil, fmt.Errorf("new tenants: tenant %q: token %d is also a token of tenant %q", name, j, other)
+			}
+			owner[d] = name
+			ts.keys = append(ts.keys, tokenKey{digest: d, store: len(ts.stores)})
+		}
+		if h := strings.TrimSpace(t.TokenHeader); h != "" {
+			if strings.ContainsAny(h, " \t:\r\n") {
+				return nil, fmt.Errorf("new tenants: tenant %q: invalid token header name %q", name, h)
+			}
+			h = textproto.CanonicalMIMEHeaderKey(h)
+			if !headers[h] {
+				headers[h] = true
+				ts.headers = append(ts.headers, h)
+			}
+		}
+		ts.stores = append(ts.stores, &store{name: name, backend: t.Backend, labels: LabelsFor(t.Language)})
+	}
+	return ts, nil
+}
+
+// Names returns the store names in the order given to NewTenants.
+func (ts *Tenants) Names() []string {
+	names := make([]string, len(ts.stores))
+	for i, s := range ts.stores {
+		names[i] = s.name
+	}
+	return names
+}
+
+// lookup finds the store of token. It compares the token's digest with every
+// known digest, without stopping at a match, so the time taken says nothing
+// about which token, or how much of one, was right.
+func (ts *Tenants) lookup(token []byte) *store {
+	token = bytes.TrimSpace(token)
+	if len(token) == 0 {
+		return nil
+	}
+	d := sha256.Sum256(token)
+	found, idx := 0, 0
+	for i := range ts.keys {
+		eq := subtle.ConstantTimeCompare(d[:], ts.keys[i].digest[:])
+		idx = subtle.ConstantTimeSelect(eq, ts.keys[i].store, idx)
+		found |= eq
+	}
+	if found == 0 {
+		return nil
+	}
+	return ts.stores[idx]
+}
+
+// authenticate finds the store of the first token source that holds a known
+// token, trying in order: body, query string, Authorization (Bearer, Basic
+// password then user, or a bare value), X-Wazion-Token, then the custom
+// headers. Trying every source means a stray header cannot hide a good
+// token elsewhere.
+func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) *store {
+	if s := ts.lookup([]byte(p.bodyToken)); s != nil {
+		return s
+	}
+	if s := ts.lookup([]byte(p.queryToken)); s != nil {
+		return s
+	}
+	h := &c.Request().Header
+	for _, tok := range authorizationTokens(h.Peek(fiber.HeaderAuthorization)) {
+		if s := ts.lookup(tok); s != nil {
+			return s
+		}
+	}
+	if s := ts.lookup(h.Peek(HeaderToken)); s != nil {
+		return s
+	}
+	for _, name := range ts.headers {
+		if s := ts.lookup(h.Peek(name)); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// authenticateHeaders is authenticate for when the body could not be read:
+// the query string and headers still count.
+func (ts *Tenants) authenticateHeaders(c *fiber.Ctx) *store {
+	var query paramSet
+	_ = query.readForm(c.Request().URI().QueryString(), true)
+	return ts.authenticate(c, parsed{queryToken: query.values[pToken]})
+}
+
+// authorizationTokens returns the candidate tokens of an Authorization
+// header value.
+func authorizationTokens(v []byte) [][]byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return nil
+	}
+	scheme, rest, found := bytes.Cut(v, []byte(" "))
+	if !found {
+		return [][]byte{v}
+	}
+	rest = bytes.TrimSpace(rest)
+	if !bytes.EqualFold(scheme, []byte("Basic")) {
+		// Bearer, Token or anything else: the credential is the rest.
+		return [][]byte{rest}
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(rest))
+	if err != nil {
+		if raw, err = base64.RawStdEncoding.DecodeString(string(rest)); err != nil {
+			return nil
+		}
+	}
+	user, pass, _ := bytes.Cut(raw, []byte(":"))
+	if len(bytes.TrimSpace(pass)) == 0 {
+		return [][]byte{user}
+	}
+	return [][]byte{pass, user}
+}

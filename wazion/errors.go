@@ -1,0 +1,27 @@
+package wazion
+
+// Error is a Backend error that carries the text WAzion should see. WAzion
+// may show "error" in the side panel, so without an Error the handler sends
+// only a generic message and keeps the details for the log.
+type Error struct {
+	// Message is short, safe to show, and free of secrets and phones.
+	Message string
+	// Err is the full cause, for the log.
+	Err error
+}
+
+// PublicError returns an error whose Message is msg and whose cause is err.
+func PublicError(msg string, err error) error {
+	return &Error{Message: msg, Err: err}
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return e.Message + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause, so errors.Is sees context.DeadlineExceeded and
+// the like through an Error.
+func (e *Error) Unwrap() error { return e.Err }

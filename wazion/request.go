@@ -1,0 +1,615 @@
+package wazion
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultBodyLimit is the largest request body read when Options.BodyLimit is
+// zero. WAzion sends a handful of short fields, so anything near this size is
+// a mistake or an attack, and refusing it keeps parsing cheap.
+const DefaultBodyLimit = 64 << 10
+
+// MaxRelatedPhones caps the related phones kept from one request. WAzion sends
+// a few; more are ignored rather than refused, because refusing would count
+// as a failure against the shop.
+const MaxRelatedPhones = 50
+
+// maxJSONDepth bounds nesting in a JSON body. WAzion's bodies are flat with at
+// most one array, so a deep body is never legitimate.
+const maxJSONDepth = 32
+
+// Errors reported by ParseRequest. Their text is what WAzion sees in "error";
+// the wrapped detail goes to the log only.
+var (
+	ErrBodyTooLarge        = errors.New("request body too large")
+	ErrInvalidJSON         = errors.New("invalid JSON body")
+	ErrJSONTooDeep         = errors.New("JSON body nested too deeply")
+	ErrInvalidUTF8         = errors.New("request contains invalid UTF-8")
+	ErrInvalidMultipart    = errors.New("invalid multipart body")
+	ErrUnsupportedEncoding = errors.New("unsupported Content-Encoding")
+)
+
+// parseErrors lists the errors whose text may be shown to WAzion.
+var parseErrors = [...]error{
+	ErrBodyTooLarge, ErrInvalidJSON, ErrJSONTooDeep, ErrInvalidUTF8,
+	ErrInvalidMultipart, ErrUnsupportedEncoding,
+}
+
+// publicParseError returns the part of a parse error that is safe and short
+// enough to send back.
+func publicParseError(err error) string {
+	for _, pe := range parseErrors {
+		if errors.Is(err, pe) {
+			return pe.Error()
+		}
+	}
+	return "bad request"
+}
+
+// ParseRequest builds the Request for endpoint from c: query string first,
+// then the body (JSON, urlencoded or multipart form), whose non-empty values
+// win. Every string in the result is a copy, safe to use after the handler
+// returns. A bodyLimit of zero or less means DefaultBodyLimit. On error the
+// Request still holds what the query string said.
+func ParseRequest(c *fiber.Ctx, endpoint string, bodyLimit int) (Request, error) {
+	p, err := parseFiber(c, endpoint, bodyLimit)
+	return p.req, err
+}
+
+// parsed is a Request plus the tokens it carried, kept apart because the
+// token is a secret and never travels in a Request.
+type parsed struct {
+	req        Request
+	queryToken string
+	bodyToken  string
+}
+
+// rawRequest is what parsing needs from an HTTP request, so the parser can be
+// tested and fuzzed without a server.
+type rawRequest struct {
+	contentType     string
+	contentEncoding string
+	query           []byte
+	body            []byte
+}
+
+func parseFiber(c *fiber.Ctx, endpoint string, bodyLimit int) (parsed, error) {
+	r := c.Request()
+	return parseRaw(endpoint, rawRequest{
+		contentType:     string(r.Header.ContentType()),
+		contentEncoding: string(r.Header.Peek(fiber.HeaderContentEncoding)),
+		query:           r.URI().QueryString(),
+		body:            r.Body(),
+	}, bodyLimit)
+}
+
+// parseRaw does the work of ParseRequest. Its cost is linear in the size of
+// the query string and of the body, which is capped at bodyLimit before any
+// decoding.
+func parseRaw(endpoint string, raw rawRequest, bodyLimit int) (parsed, error) {
+	if bodyLimit <= 0 {
+		bodyLimit = DefaultBodyLimit
+	}
+	var query, body paramSet
+	qerr := query.readForm(raw.query, true)
+	berr := readBody(&body, raw, bodyLimit)
+
+	merged := query
+	merged.overlay(&body)
+	p := parsed{
+		req:        merged.request(endpoint),
+		queryToken: query.values[pToken],
+		bodyToken:  body.values[pToken],
+	}
+	if berr != nil {
+		// The body is unusable: answer from the query alone, body token too.
+		p.req = query.request(endpoint)
+		p.bodyToken = ""
+		return p, berr
+	}
+	if qerr != nil {
+		return p, fmt.Errorf("parse query string: %w", qerr)
+	}
+	return p, nil
+}
+
+func readBody(ps *paramSet, raw rawRequest, limit int) error {
+	if len(raw.body) == 0 {
+		return nil
+	}
+	if len(raw.body) > limit {
+		return fmt.Errorf("read body of %d bytes, limit %d: %w", len(raw.body), limit, ErrBodyTooLarge)
+	}
+	body, err := decodeContent(raw.body, raw.contentEncoding, limit)
+	if err != nil {
+		return err
+	}
+	mediaType, _, _ := strings.Cut(raw.contentType, ";")
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	switch {
+	case mediaType == "application/json" || mediaType == "text/json" || strings.HasSuffix(mediaType, "+json"):
+		err = ps.readJSON(body)
+	case mediaType == "application/x-www-form-urlencoded":
+		err = ps.readForm(body, true)
+	case mediaType == "multipart/form-data":
+		err = ps.readMultipart(body, raw.contentType)
+	default:
+		// WAzion documents JSON or form bodies; a missing or odd
+		// Content-Type is told apart by the first byte.
+		if t := bytes.TrimSpace(body); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+			err = ps.readJSON(body)
+		} else {
+			err = ps.readForm(body, true)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("parse %q body: %w", mediaType, err)
+	}
+	return nil
+}
+
+// decodeContent undoes a gzip or deflate Content-Encoding without letting
+// the result grow past limit.
+func decodeContent(body []byte, encoding string, limit int) ([]byte, error) {
+	var r io.Reader
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("decode gzip body: %w: %w", ErrUnsupportedEncoding, err)
+		}
+		r = zr
+	case "deflate":
+		zr, err := zlib.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("decode deflate body: %w: %w", ErrUnsupportedEncoding, err)
+		}
+		r = zr
+	default:
+		return nil, fmt.Errorf("decode body: %w", ErrUnsupportedEncoding)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("decode %s body: %w: %w", encoding, ErrUnsupportedEncoding, err)
+	}
+	if len(out) > limit {
+		return nil, fmt.Errorf("decode %s body: %w", encoding, ErrBodyTooLarge)
+	}
+	return out, nil
+}
+
+// param names a scalar parameter.
+type param int
+
+const (
+	pPhone param = iota
+	pToken
+	pOrder
+	pEmail
+	pQuery
+	pQ
+	pFormat
+	pTargetLocale
+	pTest
+	numParams
+)
+
+// paramSet holds the parameters of one source (query string or body).
+// Empty values are never stored, so "set" means "non-empty".
+type paramSet struct {
+	values  [numParams]string
+	related []string
+	seen    map[string]struct{} // dedupe keys of related
+}
+
+// lookupParam maps a parameter name, in any case, to a scalar parameter or
+// to the related phones list.
+func lookupParam(name string) (p param, related, ok bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case "phone":
+		return pPhone, false, true
+	case "token":
+		return pToken, false, true
+	case "order":
+		return pOrder, false, true
+	case "email":
+		return pEmail, false, true
+	case "query":
+		return pQuery, false, true
+	case "q":
+		return pQ, false, true
+	case "format":
+		return pFormat, false, true
+	case "target_locale":
+		return pTargetLocale, false, true
+	case "test":
+		return pTest, false, true
+	case "relatedphones", "related_phones", "relatedphones[]":
+		return 0, true, true
+	}
+	// PHP-style indexed keys: relatedphones[0]=...
+	if strings.HasPrefix(name, "relatedphones[") && strings.HasSuffix(name, "]") {
+		return 0, true, true
+	}
+	return 0, false, false
+}
+
+// set stores a scalar value. plusDecoded says the value came from
+// urlencoded text, where an unescaped '+' of an E.164 phone arrives as a
+// space.
+func (ps *paramSet) set(p param, v string, plusDecoded bool) error {
+	if !utf8.ValidString(v) {
+		return ErrInvalidUTF8
+	}
+	if p == pPhone {
+		v = cleanPhone(v, plusDecoded)
+	} else {
+		v = strings.TrimSpace(v)
+	}
+	if v != "" {
+		ps.values[p] = v
+	}
+	return nil
+}
+
+// overlay lets every non-empty value of body replace the one in ps.
+func (ps *paramSet) overlay(body *paramSet) {
+	for i, v := range body.values {
+		if v != "" {
+			ps.values[i] = v
+		}
+	}
+	if len(body.related) > 0 {
+		ps.related = body.related
+		ps.seen = body.seen
+	}
+}
+
+func (ps *paramSet) request(endpoint string) Request {
+	v := &ps.values
+	req := Request{
+		Endpoint:      endpoint,
+		Phone:         v[pPhone],
+		RelatedPhones: ps.related,
+		Order:         v[pOrder],
+		Email:         v[pEmail],
+		TargetLocale:  v[pTargetLocale],
+		Test:          isTrue(v[pTest]),
+	}
+	if req.RelatedPhones == nil {
+		req.RelatedPhones = []string{}
+	}
+	if strings.EqualFold(v[pFormat], "ai") {
+		req.Format = "ai"
+	}
+	// search_Products names its search text q, the others query; each
+	// falls back to the other name so a misconfigured caller still works.
+	if endpoint == EndpointSearchProducts {
+		req.Query = firstNonEmpty(v[pQ], v[pQuery])
+	} else {
+		req.Query = firstNonEmpty(v[pQuery], v[pQ])
+	}
+	return req
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// isTrue reports whether a test flag means yes: JSON true, "true" in any
+// case, or 1.
+func isTrue(v string) bool {
+	return v == "1" || strings.EqualFold(v, "true")
+}
+
+// cleanPhone trims a phone and, for urlencoded input, restores the '+' of an
+// E.164 number sent unescaped ("?phone=+34612345678" decodes to
+// " 34612345678").
+func cleanPhone(v string, plusDecoded bool) string {
+	if plusDecoded && strings.HasPrefix(v, " ") {
+		rest := strings.TrimLeft(v, " ")
+		if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			return "+" + strings.TrimSpace(rest)
+		}
+	}
+	return strings.TrimSpace(v)
+}
+
+// addPhone adds one related phone, trimmed, skipping empties and duplicates
+// (same digits), and ignoring any past MaxRelatedPhones.
+func (ps *paramSet) addPhone(v string, plusDecoded bool) {
+	if len(ps.related) >= MaxRelatedPhones {
+		return
+	}
+	v = cleanPhone(v, plusDecoded)
+	if v == "" {
+		return
+	}
+	key := phoneKey(v)
+	if _, dup := ps.seen[key]; dup {
+		return
+	}
+	if ps.seen == nil {
+		ps.seen = make(map[string]struct{}, 4)
+	}
+	ps.seen[key] = struct{}{}
+	ps.related = append(ps.related, v)
+}
+
+// phoneKey is the digits of a phone, so "+34 612 345 678" and
+// "+34612345678" count once; a value without digits is its own key.
+func phoneKey(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= '0' && c <= '9' {
+			if b.Len() == 0 {
+				b.Grow(len(v))
+			}
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return v
+	}
+	return b.String()
+}
+
+// addRelatedString reads one textual relatedphones value: a JSON array
+// (`["+34698765432"]`), or a comma-separated list, or a single phone.
+func (ps *paramSet) addRelatedString(v string, plusDecoded bool) error {
+	if !utf8.ValidString(v) {
+		return ErrInvalidUTF8
+	}
+	t := strings.TrimSpace(v)
+	if strings.HasPrefix(t, "[") {
+		// Read into a scratch set first, so a half-read invalid array
+		// leaves no trace before the fallback below.
+		var arr paramSet
+		if err := arr.readRelatedJSON(t, plusDecoded); err == nil {
+			for _, phone := range arr.related {
+				ps.addPhone(phone, false)
+			}
+			return nil
+		}
+		// Not JSON after all (e.g. [+34698765432] unquoted): read it as a
+		// list between brackets.
+		v = strings.TrimSuffix(strings.TrimPrefix(t, "["), "]")
+		ps.addPhoneList(v, plusDecoded, true)
+		return nil
+	}
+	ps.addPhoneList(v, plusDecoded, false)
+	return nil
+}
+
+// addPhoneList splits v on commas without building a slice, so a huge list
+// costs no more than reading it, and stops at the cap.
+func (ps *paramSet) addPhoneList(v string, plusDecoded, unquote bool) {
+	for v != "" && len(ps.related) < MaxRelatedPhones {
+		item, rest, _ := strings.Cut(v, ",")
+		if unquote {
+			item = strings.Trim(strings.TrimSpace(item), `"'`)
+		}
+		ps.addPhone(item, plusDecoded)
+		v = rest
+	}
+}
+
+// readRelatedJSON reads a JSON array of phones held in a string.
+func (ps *paramSet) readRelatedJSON(s string, plusDecoded bool) error {
+	raw := []byte(s)
+	if err := checkJSONDepth(raw); err != nil {
+		return err
+	}
+	return ps.readRelatedArray(raw, plusDecoded)
+}
+
+// readRelatedArray reads a JSON array of phones: strings (each may itself
+// be a comma-separated list) and numbers; anything else is skipped.
+func (ps *paramSet) readRelatedArray(raw json.RawMessage, plusDecoded bool) error {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return fmt.Errorf("%w: relatedphones: %w", ErrInvalidJSON, err)
+	}
+	for _, e := range elems {
+		if len(ps.related) >= MaxRelatedPhones {
+			break
+		}
+		switch e[0] {
+		case '"':
+			var s string
+			if err := json.Unmarshal(e, &s); err != nil {
+				return fmt.Errorf("%w: relatedphones: %w", ErrInvalidJSON, err)
+			}
+			ps.addPhoneList(s, plusDecoded, false)
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			ps.addPhone(string(e), false)
+		}
+	}
+	return nil
+}
+
+// checkJSONDepth refuses JSON nested deeper than maxJSONDepth. It is one
+// pass over the bytes, so a deep body is refused before the decoder
+// recurses into it.
+func checkJSONDepth(b []byte) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			if depth++; depth > maxJSONDepth {
+				return ErrJSONTooDeep
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return nil
+}
+
+// readJSON reads a JSON object body. Unknown keys are skipped, numbers and
+// booleans are taken as their text, null counts as absent, and a bare null
+// body as no parameters. Keys are matched in any case; when two keys differ
+// only in case, the one sorting last wins, so the result never depends on
+// map order.
+func (ps *paramSet) readJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return ErrInvalidUTF8
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if err := checkJSONDepth(body); err != nil {
+		return err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidJSON, err)
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := ps.readJSONValue(k, obj[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ps *paramSet) readJSONValue(key string, raw json.RawMessage) error {
+	p, related, known := lookupParam(key)
+	if !known || len(raw) == 0 {
+		return nil
+	}
+	var text string
+	switch raw[0] {
+	case '[':
+		if related {
+			return ps.readRelatedArray(raw, false)
+		}
+		return nil
+	case '{', 'n': // objects are not parameters; null is absent
+		return nil
+	case '"':
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidJSON, key, err)
+		}
+	default: // numbers and booleans, as written
+		text = string(raw)
+	}
+	if related {
+		return ps.addRelatedString(text, false)
+	}
+	return ps.set(p, text, false)
+}
+
+// readForm reads urlencoded pairs (a query string or a form body). It never
+// fails on syntax, as browsers and PHP do not; only invalid UTF-8 in a value
+// the service uses is an error.
+func (ps *paramSet) readForm(data []byte, plusDecoded bool) error {
+	if len(data) == 0 {
+		return nil
+	}
+	args := fasthttp.AcquireArgs()
+	defer fasthttp.ReleaseArgs(args)
+	args.ParseBytes(data)
+	var err error
+	args.VisitAll(func(k, v []byte) {
+		if err != nil {
+			return
+		}
+		p, related, ok := lookupParam(string(k))
+		switch {
+		case !ok:
+		case related:
+			err = ps.addRelatedString(string(v), plusDecoded)
+		default:
+			err = ps.set(p, string(v), plusDecoded)
+		}
+	})
+	return err
+}
+
+// setField stores one named textual value from a form or query string.
+func (ps *paramSet) setField(name, value string, plusDecoded bool) error {
+	p, related, ok := lookupParam(name)
+	switch {
+	case !ok:
+		return nil
+	case related:
+		return ps.addRelatedString(value, plusDecoded)
+	default:
+		return ps.set(p, value, plusDecoded)
+	}
+}
+
+// readMultipart reads the text fields of a multipart/form-data body; file
+// parts are skipped.
+func (ps *paramSet) readMultipart(body []byte, contentType string) error {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["boundary"] == "" {
+		return fmt.Errorf("%w: no boundary", ErrInvalidMultipart)
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMultipart, err)
+		}
+		name := part.FormName()
+		if name == "" || part.FileName() != "" {
+			continue
+		}
+		if _, _, ok := lookupParam(name); !ok {
+			continue
+		}
+		// The body is already capped, so reading a part whole is bounded.
+		value, err := io.ReadAll(part)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidMultipart, err)
+		}
+		if err := ps.setField(name, string(value), false); err != nil {
+			return err
+		}
+	}
+}

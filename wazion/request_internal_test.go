@@ -1,0 +1,141 @@
+package wazion
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseRaw(t *testing.T) {
+	tests := []struct {
+		name        string
+		raw         rawRequest
+		wantPhone   string
+		wantRelated []string
+		wantToken   string // the token that won
+		wantErr     error
+	}{
+		{
+			name:      "unescaped plus in query",
+			raw:       rawRequest{query: []byte("phone=+34612345678&token=t")},
+			wantPhone: "+34612345678", wantRelated: []string{}, wantToken: "t",
+		},
+		{
+			name:        "unescaped plus in JSON-array string",
+			raw:         rawRequest{query: []byte(`relatedphones=["+34698765432"," 34600111222"]`)},
+			wantRelated: []string{"+34698765432", "+34600111222"},
+		},
+		{
+			name:        "unquoted array falls back to a list",
+			raw:         rawRequest{query: []byte(`relatedphones=[%2B34698765432, %2B34600111222]`)},
+			wantRelated: []string{"+34698765432", "+34600111222"},
+		},
+		{
+			name:        "space kept where it is not a lost plus",
+			raw:         rawRequest{contentType: "application/json", body: []byte(`{"phone":" 809-555-7777 ","relatedphones":" 8095557777"}`)},
+			wantPhone:   "809-555-7777",
+			wantRelated: []string{"8095557777"},
+		},
+		{
+			name:        "dedupe by digits keeps the first form",
+			raw:         rawRequest{query: []byte("relatedphones=%2B34 612 345 678,%2B34612345678,34-612-345-678")},
+			wantRelated: []string{"+34 612 345 678"},
+		},
+		{
+			name:        "body token wins",
+			raw:         rawRequest{query: []byte("token=q"), contentType: "application/json", body: []byte(`{"token":"b"}`)},
+			wantRelated: []string{}, wantToken: "b",
+		},
+		{
+			name:        "null body",
+			raw:         rawRequest{query: []byte("phone=1"), contentType: "application/json", body: []byte(" null ")},
+			wantPhone:   "1",
+			wantRelated: []string{},
+		},
+		{
+			name:        "empty JSON body",
+			raw:         rawRequest{query: []byte("phone=1"), contentType: "application/json", body: []byte("  ")},
+			wantPhone:   "1",
+			wantRelated: []string{},
+		},
+		{
+			name:        "sniffed JSON without content type",
+			raw:         rawRequest{body: []byte(`{"phone":"2"}`)},
+			wantPhone:   "2",
+			wantRelated: []string{},
+		},
+		{
+			name:        "sniffed form as text/plain",
+			raw:         rawRequest{contentType: "text/plain", body: []byte(`phone=3&relatedphones[]=4`)},
+			wantPhone:   "3",
+			wantRelated: []string{"4"},
+		},
+		{
+			name:        "JSON content type with charset and +json",
+			raw:         rawRequest{contentType: "application/vnd.api+json; charset=utf-8", body: []byte(`{"phone":"5"}`)},
+			wantPhone:   "5",
+			wantRelated: []string{},
+		},
+		{
+			name:        "nested values inside the related array are skipped",
+			raw:         rawRequest{contentType: "application/json", body: []byte(`{"relatedphones":["1",{"x":["2"]},["3"],null,true,4]}`)},
+			wantRelated: []string{"1", "4"},
+		},
+		{
+			name:        "bad body keeps the query and drops the body token",
+			raw:         rawRequest{query: []byte("phone=6&token=q"), contentType: "application/json", body: []byte(`{"token":"b","phone":`)},
+			wantPhone:   "6",
+			wantRelated: []string{},
+			wantToken:   "q",
+			wantErr:     ErrInvalidJSON,
+		},
+		{
+			name:        "invalid UTF-8 in the query",
+			raw:         rawRequest{query: []byte("token=q&phone=%FF")},
+			wantRelated: []string{},
+			wantToken:   "q",
+			wantErr:     ErrInvalidUTF8,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parseRaw(EndpointCustomerInfo, tt.raw, 0)
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if p.req.Phone != tt.wantPhone {
+				t.Errorf("phone %q, want %q", p.req.Phone, tt.wantPhone)
+			}
+			if !reflect.DeepEqual(p.req.RelatedPhones, tt.wantRelated) {
+				t.Errorf("related %q, want %q", p.req.RelatedPhones, tt.wantRelated)
+			}
+			if got := firstNonEmpty(p.bodyToken, p.queryToken); got != tt.wantToken {
+				t.Errorf("token %q, want %q", got, tt.wantToken)
+			}
+		})
+	}
+}
+
+func TestRelatedPhonesCapIsCheap(t *testing.T) {
+	var b strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&b, "+3460%07d,", i)
+	}
+	var ps paramSet
+	if err := ps.addRelatedString(b.String(), false); err != nil {
+		t.Fatal(err)
+	}
+	if len(ps.related) != MaxRelatedPhones || ps.related[MaxRelatedPhones-1] != "+34600000049" {
+		t.Errorf("kept %d, last %q", len(ps.related), ps.related[len(ps.related)-1])
+	}
+	allocs := testing.AllocsPerRun(5, func() {
+		var ps paramSet
+		_ = ps.addRelatedString(b.String(), false)
+	})
+	// Stopping at the cap means the work does not grow with the input.
+	if allocs > 4*MaxRelatedPhones {
+		t.Errorf("%v allocations for a capped list", allocs)
+	}
+}

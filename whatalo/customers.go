@@ -1,0 +1,173 @@
+package whatalo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// CustomersService calls /customers (scopes read:customers, write:customers).
+type CustomersService service
+
+// Sort fields accepted by GET /customers.
+const (
+	CustomerSortName        = "name"
+	CustomerSortCreatedAt   = "created_at"
+	CustomerSortUpdatedAt   = "updated_at"
+	CustomerSortOrdersCount = "orders_count"
+	CustomerSortTotalSpent  = "total_spent"
+	CustomerSortLastOrderAt = "last_order_at"
+)
+
+// Sort directions; Whatalo's default is SortDesc.
+const (
+	SortAsc  = "asc"
+	SortDesc = "desc"
+)
+
+// CustomerListOptions are the filters of GET /customers. Zero values and nil
+// pointers are left out. Whatalo has no exact phone or email filter and does
+// not say which fields Search matches: filter the results yourself.
+type CustomerListOptions struct {
+	Page    int // from 1
+	PerPage int // 1..100; Whatalo's default is 25
+	Sort    string
+	Order   string
+	Search  string
+
+	TotalSpentGTE  *Money
+	TotalSpentLTE  *Money
+	OrdersCountGTE *int
+	OrdersCountLTE *int
+	LastOrderAtGTE time.Time
+	LastOrderAtLTE time.Time
+	HasOrders      *bool
+}
+
+func (o *CustomerListOptions) values() url.Values {
+	if o == nil {
+		return nil
+	}
+	q := query{}
+	q.page(o.Page, o.PerPage)
+	q.str("sort", o.Sort)
+	q.str("order", o.Order)
+	q.str("search", o.Search)
+	q.money("total_spent[gte]", o.TotalSpentGTE)
+	q.money("total_spent[lte]", o.TotalSpentLTE)
+	q.intPtr("orders_count[gte]", o.OrdersCountGTE)
+	q.intPtr("orders_count[lte]", o.OrdersCountLTE)
+	q.time("last_order_at[gte]", o.LastOrderAtGTE)
+	q.time("last_order_at[lte]", o.LastOrderAtLTE)
+	q.boolPtr("has_orders", o.HasOrders)
+	return url.Values(q)
+}
+
+// List returns one page of customers.
+func (s *CustomersService) List(ctx context.Context, opts *CustomerListOptions) ([]Customer, *Response, error) {
+	var cs []Customer
+	resp, err := s.client.do(ctx, "GET /customers", "/customers", opts.values(), nil, &cs)
+	if err != nil {
+		return nil, resp, err
+	}
+	return cs, resp, nil
+}
+
+// All walks every page of the list from opts.Page, 100 per page unless
+// opts.PerPage says otherwise. A failed page ends the sequence with its error.
+func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions) iter.Seq2[Customer, error] {
+	o := CustomerListOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.PerPage == 0 {
+		o.PerPage = maxPerPage
+	}
+	return paginate(ctx, o.Page, func(ctx context.Context, page int) ([]Customer, *Response, error) {
+		o.Page = page
+		return s.List(ctx, &o)
+	})
+}
+
+// Get returns one customer.
+func (s *CustomersService) Get(ctx context.Context, id string) (*Customer, *Response, error) {
+	const route = "GET /customers/{id}"
+	eid, err := escapeID(route, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(Customer)
+	resp, err := s.client.do(ctx, route, "/customers/"+eid, nil, nil, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// Create adds a customer; Name is required.
+func (s *CustomersService) Create(ctx context.Context, in CustomerInput) (*Customer, *Response, error) {
+	c := new(Customer)
+	resp, err := s.client.do(ctx, "POST /customers", "/customers", nil, in, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// Update changes the fields set in in and returns the stored customer.
+func (s *CustomersService) Update(ctx context.Context, id string, in CustomerInput) (*Customer, *Response, error) {
+	const route = "PATCH /customers/{id}"
+	eid, err := escapeID(route, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(Customer)
+	resp, err := s.client.do(ctx, route, "/customers/"+eid, nil, in, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// Count returns how many customers the store has.
+func (s *CustomersService) Count(ctx context.Context) (int, *Response, error) {
+	return s.client.count(ctx, "GET /customers/count", "/customers/count", nil)
+}
+
+// count decodes a count response. Whatalo does not document its shape; both
+// {"data":{"count":N}} and {"data":N} are accepted.
+func (c *Client) count(ctx context.Context, route, path string, q url.Values) (int, *Response, error) {
+	var raw json.RawMessage
+	resp, err := c.do(ctx, route, path, q, nil, &raw)
+	if err != nil {
+		return 0, resp, err
+	}
+	if n, err := strconv.Atoi(string(raw)); err == nil {
+		return n, resp, nil
+	}
+	var obj struct {
+		Count *int `json:"count"`
+		Total *int `json:"total"`
+	}
+	if err := json.Unmarshal(raw, &obj); err == nil {
+		if obj.Count != nil {
+			return *obj.Count, resp, nil
+		}
+		if obj.Total != nil {
+			return *obj.Total, resp, nil
+		}
+	}
+	return 0, resp, fmt.Errorf("whatalo: %s: decode response: %w", route,
+		&badResponse{msg: "no count in data " + truncate(string(raw), 80)})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,306 @@
+package whatalo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Published per-key limits of the Whatalo API, in requests per minute.
+const (
+	LiveKeyLimit = 1000 // wk_live_ keys
+	TestKeyLimit = 100  // wk_test_ keys
+)
+
+// DefaultBackgroundShare is the share of the rate a Client's default Limiter
+// leaves to background work.
+const DefaultBackgroundShare = 0.5
+
+// maxPause bounds how long a rate-limit header can pause a key, so a bogus
+// Reset or Retry-After cannot freeze a store for good.
+const maxPause = 5 * time.Minute
+
+// DefaultRateLimit is the per-minute budget to use for apiKey: 90 % of
+// Whatalo's published limit for its prefix, keeping a margin for clock skew
+// between our window and Whatalo's. Keys that are neither wk_live_ nor
+// wk_test_ get the test budget, the safe choice.
+func DefaultRateLimit(apiKey string) int {
+	if strings.HasPrefix(apiKey, "wk_live_") {
+		return LiveKeyLimit * 9 / 10
+	}
+	return TestKeyLimit * 9 / 10
+}
+
+// Priority orders calls that compete for one key's budget.
+type Priority int
+
+const (
+	// Interactive is the default: a person or WAzion is waiting for the answer.
+	Interactive Priority = iota
+	// Background is sync work (index builds, imports) that must not starve
+	// interactive calls; it is held to the Limiter's background share.
+	Background
+)
+
+// String returns "interactive" or "background", suitable as a metric label.
+func (p Priority) String() string {
+	if p == Background {
+		return "background"
+	}
+	return "interactive"
+}
+
+type priorityKey struct{}
+
+// WithPriority returns a context whose Whatalo calls run at priority p.
+func WithPriority(ctx context.Context, p Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+// PriorityFrom returns the priority set by WithPriority, or Interactive.
+func PriorityFrom(ctx context.Context) Priority {
+	if p, ok := ctx.Value(priorityKey{}).(Priority); ok {
+		return p
+	}
+	return Interactive
+}
+
+// Limiter is the request budget of one API key. Share one Limiter between all
+// Clients using the same key (WithLimiter); the budget is per key at Whatalo.
+//
+// It is a token bucket sized so that no 60-second window ever holds more than
+// perMinute requests: with burst b and refill rate r per second, a window sees
+// at most b + 60r requests, and NewLimiter picks b + 60r = perMinute.
+// Background calls also take a token from a second bucket refilled at
+// backgroundShare of the rate, so they never use more than that share and
+// interactive calls always keep the rest.
+//
+// Whatalo's own signals override the bucket: a response with
+// X-RateLimit-Remaining: 0 pauses the key until X-RateLimit-Reset, and a 429
+// pauses it for Retry-After. Waits that cannot finish before their context
+// deadline fail at once with a *LimiterError.
+type Limiter struct {
+	perMinute int
+	share     float64
+	main      *rate.Limiter
+	bg        *rate.Limiter
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	seen        bool
+	remaining   int
+	limit       int
+	reset       time.Time
+}
+
+// NewLimiter returns a Limiter allowing at most perMinute requests in any
+// 60-second window, of which background calls may use backgroundShare (a
+// share outside (0, 1] means no separate cap). perMinute below 1 is taken as 1.
+func NewLimiter(perMinute int, backgroundShare float64) *Limiter {
+	if perMinute < 1 {
+		perMinute = 1
+	}
+	if backgroundShare <= 0 || backgroundShare > 1 {
+		backgroundShare = 1
+	}
+	burst, perSecond := bucketSize(perMinute)
+	bgBurst := max(1, int(float64(burst)*backgroundShare))
+	return &Limiter{
+		perMinute: perMinute,
+		share:     backgroundShare,
+		main:      rate.NewLimiter(perSecond, burst),
+		bg:        rate.NewLimiter(perSecond*rate.Limit(backgroundShare), bgBurst),
+		remaining: -1,
+		limit:     -1,
+	}
+}
+
+// bucketSize splits perMinute into a burst and a refill rate whose 60-second
+// total (burst + 60 * rate) is exactly perMinute. A tenth of the budget as
+// burst absorbs a page of parallel lookups without letting a spike eat the
+// minute. With perMinute 1 the rate is one per minute and the burst 1, which
+// still allows one request in any window shorter than a minute.
+func bucketSize(perMinute int) (burst int, perSecond rate.Limit) {
+	burst = max(1, perMinute/10)
+	refill := perMinute - burst
+	if refill == 0 {
+		return burst, rate.Limit(1.0 / 60)
+	}
+	return burst, rate.Limit(float64(refill) / 60)
+}
+
+// PerMinute returns the budget the Limiter enforces.
+func (l *Limiter) PerMinute() int { return l.perMinute }
+
+// BackgroundShare returns the share of the budget background calls may use.
+func (l *Limiter) BackgroundShare() float64 { return l.share }
+
+// LimiterState is a snapshot of a Limiter for metrics and health checks.
+type LimiterState struct {
+	PerMinute   int       // the enforced budget
+	Tokens      float64   // requests that could start now without waiting
+	PausedUntil time.Time // zero unless Whatalo asked us to stop
+	// Remaining, Limit and Reset are the last X-RateLimit-* headers seen;
+	// Remaining and Limit are -1 until a response carried them.
+	Remaining int
+	Limit     int
+	Reset     time.Time
+}
+
+// State returns a snapshot of the Limiter.
+func (l *Limiter) State() LimiterState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := LimiterState{
+		PerMinute: l.perMinute,
+		Tokens:    l.main.Tokens(),
+		Remaining: l.remaining,
+		Limit:     l.limit,
+		Reset:     l.reset,
+	}
+	if time.Now().Before(l.pausedUntil) {
+		s.PausedUntil = l.pausedUntil
+	}
+	return s
+}
+
+// Remaining returns the last X-RateLimit-Remaining and X-RateLimit-Limit seen
+// for the key; ok is false until a response carried them.
+func (l *Limiter) Remaining() (remaining, limit int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.remaining, l.limit, l.seen
+}
+
+// Pause stops every call on the key until t. Pauses only ever extend, and are
+// capped at five minutes from now so a bad header cannot stall a store.
+func (l *Limiter) Pause(t time.Time) {
+	if limit := time.Now().Add(maxPause); t.After(limit) {
+		t = limit
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.pausedUntil) {
+		l.pausedUntil = t
+	}
+}
+
+func (l *Limiter) record(remaining, limit int, reset time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = true
+	l.remaining, l.limit, l.reset = remaining, limit, reset
+}
+
+func (l *Limiter) pauseEnd() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pausedUntil
+}
+
+// Wait blocks until a request at ctx's priority may start. It fails at once,
+// with a *LimiterError, when the wait would pass ctx's deadline, and with
+// ctx's error when ctx ends while waiting.
+func (l *Limiter) Wait(ctx context.Context) error {
+	_, err := l.wait(ctx, PriorityFrom(ctx))
+	return err
+}
+
+// wait returns how long the call waited.
+func (l *Limiter) wait(ctx context.Context, p Priority) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if until := l.pauseEnd(); start.Before(until) {
+		d := until.Sub(start)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+			return 0, &LimiterError{Priority: p, Wait: d, Left: dl.Sub(start), PerMinute: l.perMinute, PausedUntil: until}
+		}
+		if err := sleep(ctx, d); err != nil {
+			return time.Since(start), err
+		}
+	}
+	if p == Background {
+		if err := l.take(ctx, l.bg, p, true); err != nil {
+			return time.Since(start), err
+		}
+	}
+	if err := l.take(ctx, l.main, p, false); err != nil {
+		return time.Since(start), err
+	}
+	return time.Since(start), nil
+}
+
+// take reserves one token from lim and sleeps until it is due. Reserve, not
+// Wait, so a refusal can say how far away the token was.
+func (l *Limiter) take(ctx context.Context, lim *rate.Limiter, p Priority, share bool) error {
+	now := time.Now()
+	r := lim.ReserveN(now, 1)
+	if !r.OK() {
+		return &LimiterError{Priority: p, PerMinute: l.perMinute, Share: share}
+	}
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		r.CancelAt(now)
+		return &LimiterError{Priority: p, Wait: d, Left: dl.Sub(now), PerMinute: l.perMinute, Share: share}
+	}
+	if err := sleep(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// LimiterError is a call the Limiter refused because its turn would come
+// after the context deadline. It matches ErrRateLimited; no request was sent.
+type LimiterError struct {
+	Priority    Priority
+	Wait        time.Duration // how far away the call's turn was
+	Left        time.Duration // time left before the deadline
+	PerMinute   int           // the key's budget
+	Share       bool          // the background share, not the whole budget, ran out
+	PausedUntil time.Time     // set when Whatalo paused the key (429 or Remaining 0)
+}
+
+func (e *LimiterError) Error() string {
+	switch {
+	case !e.PausedUntil.IsZero():
+		return fmt.Sprintf("rate limit: key paused by Whatalo for %s more, deadline in %s",
+			roundDuration(e.Wait), roundDuration(e.Left))
+	case e.Share:
+		return fmt.Sprintf("rate limit: background share of %d requests/min used up, next slot in %s, deadline in %s",
+			e.PerMinute, roundDuration(e.Wait), roundDuration(e.Left))
+	default:
+		return fmt.Sprintf("rate limit: local budget of %d requests/min used up, next %s slot in %s, deadline in %s",
+			e.PerMinute, e.Priority, roundDuration(e.Wait), roundDuration(e.Left))
+	}
+}
+
+// Is makes a refusal match ErrRateLimited.
+func (e *LimiterError) Is(target error) bool { return target == ErrRateLimited }
+
+func roundDuration(d time.Duration) time.Duration {
+	if d > time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}

@@ -1,0 +1,96 @@
+package whatalo
+
+import (
+	"context"
+	"iter"
+	"net/url"
+)
+
+// ProductsService calls /products (scope read:products).
+type ProductsService service
+
+// Sort fields accepted by GET /products.
+const (
+	ProductSortName          = "name"
+	ProductSortPrice         = "price"
+	ProductSortStockQuantity = "stock_quantity"
+	ProductSortCreatedAt     = "created_at"
+	ProductSortUpdatedAt     = "updated_at"
+)
+
+// ProductListOptions are the filters of GET /products. Zero values and nil
+// pointers are left out. Whatalo lists only active products unless Status
+// says "inactive" or "all".
+type ProductListOptions struct {
+	Page    int // from 1
+	PerPage int // 1..100; Whatalo's default is 25
+	Sort    string
+	Order   string
+	Search  string
+
+	Status      string   // active (Whatalo's default), inactive or all
+	CategoryID  []string // any of these categories (sent comma-joined)
+	IsFeatured  *bool
+	PriceGTE    *Money
+	PriceLTE    *Money
+	StockStatus string // in_stock, low_stock or out_of_stock
+}
+
+func (o *ProductListOptions) values() url.Values {
+	if o == nil {
+		return nil
+	}
+	q := query{}
+	q.page(o.Page, o.PerPage)
+	q.str("sort", o.Sort)
+	q.str("order", o.Order)
+	q.str("search", o.Search)
+	q.str("status", o.Status)
+	q.list("category_id", o.CategoryID)
+	q.boolPtr("is_featured", o.IsFeatured)
+	q.money("price[gte]", o.PriceGTE)
+	q.money("price[lte]", o.PriceLTE)
+	q.str("stock_status", o.StockStatus)
+	return url.Values(q)
+}
+
+// List returns one page of products.
+func (s *ProductsService) List(ctx context.Context, opts *ProductListOptions) ([]Product, *Response, error) {
+	var ps []Product
+	resp, err := s.client.do(ctx, "GET /products", "/products", opts.values(), nil, &ps)
+	if err != nil {
+		return nil, resp, err
+	}
+	return ps, resp, nil
+}
+
+// All walks every page of the list from opts.Page, 100 per page unless
+// opts.PerPage says otherwise. A failed page ends the sequence with its error.
+func (s *ProductsService) All(ctx context.Context, opts *ProductListOptions) iter.Seq2[Product, error] {
+	o := ProductListOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.PerPage == 0 {
+		o.PerPage = maxPerPage
+	}
+	return paginate(ctx, o.Page, func(ctx context.Context, page int) ([]Product, *Response, error) {
+		o.Page = page
+		return s.List(ctx, &o)
+	})
+}
+
+// Get returns one product.
+func (s *ProductsService) Get(ctx context.Context, id string) (*Product, *Response, error) {
+	const route = "GET /products/{id}"
+	eid, err := escapeID(route, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := new(Product)
+	resp, err := s.client.do(ctx, route, "/products/"+eid, nil, nil, p)
+	if err != nil {
+		return nil, resp, err
+	}
+	return p, resp, nil
+}

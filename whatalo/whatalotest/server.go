@@ -1,0 +1,34 @@
+package whatalotest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// Server is a Fake behind an httptest server on 127.0.0.1, closed by
+// t.Cleanup.
+type Server struct {
+	*Fake
+	URL    string // root, e.g. http://127.0.0.1:43211
+	APIURL string // URL + "/v1", the client's base URL
+	APIKey string // first API key
+
+	ts *httptest.Server
+}
+
+// NewServer starts a Fake serving seed (nil: DemoSeed()) for the length of
+// the test.
+func NewServer(t testing.TB, seed *Seed, opts ...Option) *Server {
+	t.Helper()
+	f := New(seed, opts...)
+	ts := httptest.NewServer(f)
+	t.Cleanup(func() {
+		f.Close() // end hung requests first: ts.Close waits for them
+		ts.Close()
+	})
+	return &Server{Fake: f, URL: ts.URL, APIURL: ts.URL + "/v1", APIKey: f.cfg.keys[0], ts: ts}
+}
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.ts.Client() }

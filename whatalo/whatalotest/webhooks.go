@@ -1,0 +1,189 @@
+package whatalotest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+// webhookEvents is the public list of webhook events (protocol 1.4.0).
+var webhookEvents = []string{
+	"order.created", "order.updated", "order.cancelled", "order.completed",
+	"product.created", "product.updated", "product.deleted",
+	"customer.created", "customer.updated",
+	"checkout.completed", "checkout.abandoned",
+}
+
+func (f *Fake) getStore(r *http.Request) response {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return ok(dataBody{Data: f.store})
+}
+
+func (f *Fake) listWebhooks(r *http.Request) response {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]whatalo.Webhook, len(f.webhooks))
+	for i, wh := range f.webhooks {
+		out[i] = wh.w // never the secret
+	}
+	return ok(dataBody{Data: out})
+}
+
+func (f *Fake) createWebhook(r *http.Request) response {
+	var in whatalo.WebhookInput
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&in); err != nil {
+		return invalidBody([]whatalo.FieldError{{Field: "body", Message: "must be a JSON object"}})
+	}
+	var errs []whatalo.FieldError
+	if u, err := url.Parse(in.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, whatalo.FieldError{Field: "url", Message: "must be an https URL"})
+	}
+	if len(in.Events) == 0 {
+		errs = append(errs, whatalo.FieldError{Field: "events", Message: "at least one event is required"})
+	}
+	for _, e := range in.Events {
+		if !slices.Contains(webhookEvents, e) {
+			errs = append(errs, whatalo.FieldError{Field: "events", Message: "unknown event " + strconv.Quote(e)})
+		}
+	}
+	if len(errs) > 0 {
+		return invalidBody(errs)
+	}
+	secret := in.Secret
+	if secret == "" {
+		secret = "whsec_" + randomHex(24)
+	}
+	now := time.Now().UTC()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	wh := &webhookRec{secret: secret, w: whatalo.Webhook{
+		ID: f.newIDLocked(), URL: in.URL, Events: slices.Clone(in.Events), IsActive: true,
+		CreatedAt: now, UpdatedAt: now,
+	}}
+	f.webhooks = append(f.webhooks, wh)
+	created := wh.w
+	created.Secret = secret // only in this response
+	return response{http.StatusCreated, dataBody{Data: created}}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Delivery is one webhook delivery for Emit (and POST /_fake/emit).
+type Delivery struct {
+	URL       string          `json:"url"`
+	Secret    string          `json:"secret"`
+	Event     string          `json:"event"`               // e.g. "customer.updated"
+	Data      json.RawMessage `json:"data"`                // the entity object
+	ID        string          `json:"id,omitempty"`        // X-Webhook-Id; generated when empty
+	Legacy    bool            `json:"legacy,omitempty"`    // REST-guide contract: X-Whatalo-Signature over the body
+	Timestamp int64           `json:"timestamp,omitempty"` // unix seconds; now when zero (set it to test replay windows)
+	Body      json.RawMessage `json:"body,omitempty"`      // sent verbatim instead of the generated body
+}
+
+// Sign returns the lowercase hex HMAC-SHA256 of the delivery contract in
+// force: timestamp + "." + body, or the body alone for legacy deliveries.
+func Sign(secret string, timestamp int64, body []byte, legacy bool) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	if !legacy {
+		mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
+	}
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Emit posts d, signed as Whatalo signs, and returns the receiver's status.
+func (f *Fake) Emit(ctx context.Context, d Delivery) (int, error) {
+	if d.URL == "" || d.Event == "" {
+		return 0, errors.New("emit webhook: url and event are required")
+	}
+	if d.ID == "" {
+		d.ID = "dlv_" + randomHex(12)
+	}
+	if d.Timestamp == 0 {
+		d.Timestamp = time.Now().Unix()
+	}
+	body := []byte(d.Body)
+	if len(body) == 0 {
+		var err error
+		if body, err = f.deliveryBody(d); err != nil {
+			return 0, fmt.Errorf("emit webhook %s: %w", d.Event, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second) // Whatalo's delivery timeout
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("emit webhook %s: %w", d.Event, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Whatalo-Webhooks/1.0")
+	req.Header.Set("X-Webhook-Id", d.ID)
+	req.Header.Set("X-Webhook-Event", d.Event)
+	if d.Legacy {
+		req.Header.Set("X-Whatalo-Signature", Sign(d.Secret, 0, body, true))
+	} else {
+		req.Header.Set("X-Webhook-Timestamp", strconv.FormatInt(d.Timestamp, 10))
+		req.Header.Set("X-Webhook-Signature", Sign(d.Secret, d.Timestamp, body, false))
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("emit webhook %s: %w", d.Event, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, nil
+}
+
+// deliveryBody builds the body of the current contract, or of the REST
+// guide's older one when d.Legacy.
+func (f *Fake) deliveryBody(d Delivery) ([]byte, error) {
+	data := d.Data
+	if len(data) == 0 {
+		data = json.RawMessage("{}")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, fmt.Errorf("data must be a JSON object: %w", err)
+	}
+	at := time.Unix(d.Timestamp, 0).UTC().Format(time.RFC3339)
+	if d.Legacy {
+		return json.Marshal(map[string]any{"event": d.Event, "timestamp": at, "data": data})
+	}
+	eventID := ""
+	if raw, ok := obj["id"]; ok {
+		if err := json.Unmarshal(raw, &eventID); err != nil {
+			eventID = strings.Trim(string(raw), `"`)
+		}
+	}
+	entity, _, _ := strings.Cut(d.Event, ".")
+	f.mu.RLock()
+	store := map[string]string{"id": f.store.ID, "name": f.store.Name, "timezone": f.store.Timezone}
+	f.mu.RUnlock()
+	return json.Marshal(map[string]any{
+		"delivery_id": d.ID,
+		"occurred_at": at,
+		"event_id":    eventID,
+		entity:        data,
+		"store":       store,
+	})
+}
