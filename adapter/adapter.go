@@ -77,6 +77,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		opts.Language = "es"
 	}
 	opts.Region = strings.ToUpper(opts.Region)
+	opts.URLs = opts.URLs.WithDefaults()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -129,8 +130,17 @@ func publicError(err error) string {
 		return "the API key lacks a required scope"
 	case errors.As(err, &we):
 		return "upstream error: " + strings.ToLower(strings.TrimSpace(we.Code))
-	case errors.Is(err, errBadPhone):
-		return err.Error()
+	}
+	var bad badPhones
+	if errors.As(err, &bad) {
+		return bad.Error()
 	}
 	return "upstream unavailable"
+}
+
+// Probe checks that the store answers (or answered recently: store info is
+// cached), for readiness checks.
+func (b *Backend) Probe(ctx context.Context) error {
+	_, err := b.storeInfo(ctx)
+	return err
 }

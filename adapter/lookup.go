@@ -16,7 +16,16 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
-var errBadPhone = errors.New("invalid phone")
+// badPhones lists the phones of a request that could not be read.
+type badPhones []error
+
+func (e badPhones) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "invalid " + strings.Join(msgs, "; ")
+}
 
 // maxPhoneSearchPages bounds the pages read when a phone search matches many
 // customers by substring; the real matches are filtered from them.
@@ -52,7 +61,7 @@ func (b *Backend) region(ctx context.Context) string {
 func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, error) {
 	region := b.region(ctx)
 	var keys []string
-	var bad []error
+	var bad badPhones
 	seen := map[string]bool{}
 	for _, p := range phones {
 		if strings.TrimSpace(p) == "" {
@@ -70,7 +79,7 @@ func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, err
 		}
 	}
 	if len(bad) > 0 {
-		return keys, fmt.Errorf("%w: %w", errBadPhone, errors.Join(bad...))
+		return keys, bad
 	}
 	return keys, nil
 }
@@ -98,14 +107,19 @@ func displayPhone(raw, region string) string {
 }
 
 // customersByPhones finds every customer whose phone matches one of phones,
-// deduplicated by id, in the order of phones.
+// deduplicated by id, in the order of phones. Unreadable phones are an
+// error only when no phone could be read: a bad related phone must not
+// spoil the answer for the good ones.
 func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]whatalo.Customer, error) {
 	keys, phoneErr := b.phoneKeys(ctx, phones)
 	if len(keys) == 0 {
 		if phoneErr == nil {
-			phoneErr = fmt.Errorf("%w: no phone given", errBadPhone)
+			phoneErr = badPhones{errors.New("phone: none given")}
 		}
 		return nil, phoneErr
+	}
+	if phoneErr != nil {
+		wazion.Annotate(ctx, "bad_phones", phoneErr.Error())
 	}
 	results := make([][]whatalo.Customer, len(keys))
 	g, gctx := errgroup.WithContext(ctx)
@@ -127,7 +141,7 @@ func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]wha
 			}
 		}
 	}
-	return out, errors.Join(err, phoneErr)
+	return out, err
 }
 
 // customersByPhoneKey finds the customers of one canonical phone key: from

@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,7 +36,8 @@ const (
 )
 
 // PhoneError says why a string was not accepted as a phone number. Its
-// message names the input: `phone "abc": not a phone number`.
+// message names the input masked, since it may be a real number and errors
+// reach logs and WAzion's panel: `phone "+1809*****34": too short`.
 type PhoneError struct {
 	// Phone is the rejected input, shortened when very long.
 	Phone string
@@ -45,7 +48,7 @@ type PhoneError struct {
 }
 
 func (e *PhoneError) Error() string {
-	return fmt.Sprintf("phone %q: %s", e.Phone, e.Reason)
+	return fmt.Sprintf("phone %q: %s", wazion.MaskPhone(e.Phone), e.Reason)
 }
 
 func phoneErr(raw, reason string) *PhoneError {

@@ -127,7 +127,7 @@ func phaseContext(ctx context.Context, frac float64) (context.Context, context.C
 // order search concurrently; exact phone matches come first.
 func (b *Backend) findCustomers(ctx context.Context, q string) ([]whatalo.Customer, error) {
 	var (
-		byPhone, bySearch, byOrder []whatalo.Customer
+		byPhone, bySearch, byOrder    []whatalo.Customer
 		phoneErr, searchErr, orderErr error
 		wg                            sync.WaitGroup
 	)
