@@ -28,22 +28,22 @@ func TestPhoneMatching(t *testing.T) {
 		want           []string
 	}{
 		{"DO", "+18095551234", []string{"María García"}},
-		{"DO", "8095551234", []string{"María García"}},                          // national, store region DO
-		{"DO", "+1 (809) 555-1234", []string{"María García"}},                   // punctuation
-		{"DO", "+18095557777", []string{"Ana López"}},                           // stored as 809-555-7777
-		{"DO", "+18095550000", []string{"Pedro Martínez", "Rosa Martínez"}},     // shared phone
-		{"DO", "+18495553333", []string{"Carlos Almonte", "Carlos Féliz"}},      // shared phone
-		{"CO", "+573001234567", []string{"Juan Pérez"}},                         // stored E.164
-		{"CO", "0057 300 123 4567", []string{"Juan Pérez"}},                     // 00 prefix
-		{"MX", "+5215512345678", []string{"Luis Hernández"}},                    // WhatsApp's +521 form
-		{"MX", "+525512345678", []string{"Luis Hernández"}},                     // as stored
-		{"AR", "+5491123456789", []string{"Sofía Benítez"}},                     // WhatsApp's +549 form
-		{"AR", "+541123456789", []string{"Sofía Benítez"}},                      // as stored
-		{"ES", "+34612345678", []string{"Lucía Navarro"}},                       // Spain
-		{"ES", "34612345678@s.whatsapp.net", []string{"Lucía Navarro"}},         // WhatsApp JID
-		{"DO", "+18095559999", nil},                                             // unknown
-		{"ES", "+34612345679", nil},                                             // one digit off
-		{"DO", "+18095551", nil},                                                // too short: no match, error
+		{"DO", "8095551234", []string{"María García"}},                      // national, store region DO
+		{"DO", "+1 (809) 555-1234", []string{"María García"}},               // punctuation
+		{"DO", "+18095557777", []string{"Ana López"}},                       // stored as 809-555-7777
+		{"DO", "+18095550000", []string{"Pedro Martínez", "Rosa Martínez"}}, // shared phone
+		{"DO", "+18495553333", []string{"Carlos Almonte", "Carlos Féliz"}},  // shared phone
+		{"CO", "+573001234567", []string{"Juan Pérez"}},                     // stored E.164
+		{"CO", "0057 300 123 4567", []string{"Juan Pérez"}},                 // 00 prefix
+		{"MX", "+5215512345678", []string{"Luis Hernández"}},                // WhatsApp's +521 form
+		{"MX", "+525512345678", []string{"Luis Hernández"}},                 // as stored
+		{"AR", "+5491123456789", []string{"Sofía Benítez"}},                 // WhatsApp's +549 form
+		{"AR", "+541123456789", []string{"Sofía Benítez"}},                  // as stored
+		{"ES", "+34612345678", []string{"Lucía Navarro"}},                   // Spain
+		{"ES", "34612345678@s.whatsapp.net", []string{"Lucía Navarro"}},     // WhatsApp JID
+		{"DO", "+18095559999", nil},                                         // unknown
+		{"ES", "+34612345679", nil},                                         // one digit off
+		{"DO", "+18095551", nil},                                            // too short: no match, error
 	}
 	for _, tt := range tests {
 		t.Run(tt.country+" "+tt.phone, func(t *testing.T) {
