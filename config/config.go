@@ -48,6 +48,11 @@ type Server struct {
 	Concurrency int `yaml:"concurrency"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TokenRate bounds the WAzion requests per second each token may make
+	// (bursts up to TokenBurst), so a misbehaving caller cannot spend the
+	// store's upstream budget; negative disables the bound.
+	TokenRate  float64 `yaml:"token_rate"`
+	TokenBurst int     `yaml:"token_burst"`
 }
 
 // Cache holds the fresh TTL per kind of data, how long stale data may still
@@ -284,6 +289,8 @@ func (c *Config) applyDefaults() {
 	def(&sv.IdleTimeout, 90*time.Second)
 	def(&sv.Concurrency, 4096)
 	def(&sv.ShutdownTimeout, 15*time.Second)
+	def(&sv.TokenRate, 50)
+	def(&sv.TokenBurst, 100)
 	ca := &c.Cache
 	def(&ca.Store, time.Hour)
 	def(&ca.Customers, 5*time.Minute)

@@ -80,13 +80,8 @@ func MaskPhone(phone string) string {
 	if phone == "" {
 		return ""
 	}
-	digits := make([]byte, 0, len(phone))
-	for i := 0; i < len(phone); i++ {
-		if c := phone[i]; c >= '0' && c <= '9' {
-			digits = append(digits, c)
-		}
-	}
-	if len(digits) == 0 {
+	digits := digitsOf(phone)
+	if digits == "" {
 		return "***"
 	}
 	var b strings.Builder
@@ -98,8 +93,8 @@ func MaskPhone(phone string) string {
 		b.WriteString(strings.Repeat("*", len(digits)))
 		return b.String()
 	}
-	b.Write(digits[:4])
+	b.WriteString(digits[:4])
 	b.WriteString(strings.Repeat("*", len(digits)-6))
-	b.Write(digits[len(digits)-2:])
+	b.WriteString(digits[len(digits)-2:])
 	return b.String()
 }

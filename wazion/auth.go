@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/time/rate"
 )
 
 // HeaderToken is the header WAzion can be told to send the token in, for
@@ -26,13 +27,22 @@ type Tenant struct {
 	// one allows rotating a token without downtime.
 	Tokens []string
 	// TokenHeader optionally names an extra request header that carries
-	// the token, for shops whose WAzion settings use a custom header.
+	// the token, for shops whose WAzion settings use a custom header. Like
+	// every token source it is read on every request and its value matched
+	// against all stores' tokens: the token, not the header, picks the store.
 	TokenHeader string
 	// Language is the label language ("es", "en", "pt-BR", ...); empty
 	// means DefaultLanguage.
 	Language string
 	// Backend answers the five endpoints for this store.
 	Backend Backend
+	// RateLimit bounds the requests per second each of the store's tokens
+	// may make to the Backend, with bursts up to RateBurst, so a
+	// misbehaving caller cannot spend the store's upstream budget. Zero
+	// means no bound. Over it, requests get an error answer without a
+	// Backend call.
+	RateLimit float64
+	RateBurst int
 }
 
 // Tenants resolves a token to its store. It keeps only SHA-256 digests of
@@ -51,8 +61,9 @@ type store struct {
 }
 
 type tokenKey struct {
-	digest [sha256.Size]byte
-	store  int
+	digest  [sha256.Size]byte
+	store   int
+	limiter *rate.Limiter // nil: unlimited
 }
 
 // NewTenants checks the tenants and prepares token lookup. Every tenant needs
@@ -98,7 +109,11 @@ func NewTenants(tenants []Tenant) (*Tenants, error) {
 				return nil, fmt.Errorf("new tenants: tenant %q: token %d is also a token of tenant %q", name, j, other)
 			}
 			owner[d] = name
-			ts.keys = append(ts.keys, tokenKey{digest: d, store: len(ts.stores)})
+			key := tokenKey{digest: d, store: len(ts.stores)}
+			if t.RateLimit > 0 {
+				key.limiter = rate.NewLimiter(rate.Limit(t.RateLimit), max(1, t.RateBurst))
+			}
+			ts.keys = append(ts.keys, key)
 		}
 		if h := strings.TrimSpace(t.TokenHeader); h != "" {
 			if strings.ContainsAny(h, " \t:\r\n") {
@@ -128,21 +143,28 @@ func (ts *Tenants) Names() []string {
 // known digest, without stopping at a match, so the time taken says nothing
 // about which token, or how much of one, was right.
 func (ts *Tenants) lookup(token []byte) *store {
+	s, _ := ts.lookupKey(token)
+	return s
+}
+
+// lookupKey is lookup that also returns the matching token's key.
+func (ts *Tenants) lookupKey(token []byte) (*store, *tokenKey) {
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 {
-		return nil
+		return nil, nil
 	}
 	d := sha256.Sum256(token)
 	found, idx := 0, 0
 	for i := range ts.keys {
 		eq := subtle.ConstantTimeCompare(d[:], ts.keys[i].digest[:])
-		idx = subtle.ConstantTimeSelect(eq, ts.keys[i].store, idx)
+		idx = subtle.ConstantTimeSelect(eq, i, idx)
 		found |= eq
 	}
 	if found == 0 {
-		return nil
+		return nil, nil
 	}
-	return ts.stores[idx]
+	k := &ts.keys[idx]
+	return ts.stores[k.store], k
 }
 
 // authenticate finds the store of the first token source that holds a known
@@ -150,37 +172,32 @@ func (ts *Tenants) lookup(token []byte) *store {
 // password then user, or a bare value), X-Wazion-Token, then the custom
 // headers. Trying every source means a stray header cannot hide a good
 // token elsewhere.
-func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) *store {
-	if s := ts.lookup([]byte(p.bodyToken)); s != nil {
-		return s
+func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
+	if s, k := ts.lookupKey([]byte(p.bodyToken)); s != nil {
+		return s, k
 	}
-	if s := ts.lookup([]byte(p.queryToken)); s != nil {
-		return s
+	if s, k := ts.lookupKey([]byte(p.queryToken)); s != nil {
+		return s, k
 	}
 	h := &c.Request().Header
 	for _, tok := range authorizationTokens(h.Peek(fiber.HeaderAuthorization)) {
-		if s := ts.lookup(tok); s != nil {
-			return s
+		if s, k := ts.lookupKey(tok); s != nil {
+			return s, k
 		}
 	}
-	if s := ts.lookup(h.Peek(HeaderToken)); s != nil {
-		return s
+	if s, k := ts.lookupKey(h.Peek(HeaderToken)); s != nil {
+		return s, k
 	}
 	for _, name := range ts.headers {
-		if s := ts.lookup(h.Peek(name)); s != nil {
-			return s
+		if s, k := ts.lookupKey(h.Peek(name)); s != nil {
+			return s, k
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-// authenticateHeaders is authenticate for when the body could not be read:
-// the query string and headers still count.
-func (ts *Tenants) authenticateHeaders(c *fiber.Ctx) *store {
-	var query paramSet
-	_ = query.readForm(c.Request().URI().QueryString(), true)
-	return ts.authenticate(c, parsed{queryToken: query.values[pToken]})
-}
+// allow reports whether the token may make one more Backend call now.
+func (k *tokenKey) allow() bool { return k == nil || k.limiter == nil || k.limiter.Allow() }
 
 // authorizationTokens returns the candidate tokens of an Authorization
 // header value.

@@ -15,6 +15,7 @@ func PublicError(msg string, err error) error {
 	return &Error{Message: msg, Err: err}
 }
 
+// Error returns the message followed by the cause, for logs.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Message

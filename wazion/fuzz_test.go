@@ -55,9 +55,10 @@ func FuzzParseRequest(f *testing.F) {
 			if msg := publicParseError(err); msg == "bad request" {
 				t.Fatalf("error without a public message: %v", err)
 			}
-			if p.bodyToken != "" {
-				t.Fatal("body token kept from a body that failed")
-			}
+		}
+		var fromBody paramSet
+		if readBody(&fromBody, raw, 4096) != nil && p.bodyToken != "" {
+			t.Fatal("body token kept from a body that failed")
 		}
 		if len(body) > 4096 && !errors.Is(err, ErrBodyTooLarge) {
 			t.Fatalf("%d-byte body accepted", len(body))
@@ -89,7 +90,9 @@ func FuzzRelatedPhones(f *testing.F) {
 		if err == nil && !strings.ContainsAny(s, `[]"'`) && !plusDecoded {
 			want := 0
 			seen := map[string]bool{}
-			for _, item := range strings.Split(s, ",") {
+			for rest, n := s, 0; rest != "" && n < maxRelatedItems; n++ {
+				var item string
+				item, rest, _ = strings.Cut(rest, ",")
 				item = strings.TrimSpace(item)
 				if item != "" && !seen[phoneKey(item)] {
 					seen[phoneKey(item)] = true

@@ -51,6 +51,7 @@ const (
 	OutcomeBadRequest   = "bad_request"
 	OutcomeTest         = "test"
 	OutcomePanic        = "panic"
+	OutcomeRateLimited  = "rate_limited"
 )
 
 // Observer is told about every WAzion request once it is answered, for
@@ -81,6 +82,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer, if set, is told about every request.
 	Observer Observer
+	// JSONEncoder, if set, encodes answers instead of encoding/json; it has
+	// the signature of fiber.Config.JSONEncoder, so a faster drop-in such as
+	// github.com/goccy/go-json's Marshal fits. Encoding is most of the cost
+	// of a cached answer.
+	JSONEncoder func(v any) ([]byte, error)
 }
 
 // Endpoints returns the five endpoint names in WAzion's order.
@@ -129,8 +135,7 @@ func FiberConfig(cfg fiber.Config, tenants *Tenants, opts Options) fiber.Config 
 // ErrorHandler returns a fiber.ErrorHandler for fiber.Config that answers
 // errors Fiber raises itself on the WAzion routes (a body over Fiber's
 // BodyLimit, a method other than GET or POST) the WAzion way: HTTP 200 and
-// JSON, unauthorized unless the query string or a header holds a valid
-// token. Other paths go to next (fiber.DefaultErrorHandler when nil). Pass
+// JSON, unauthorized unless the request still holds a valid token. Other paths go to next (fiber.DefaultErrorHandler when nil). Pass
 // the same tenants and options as to Register.
 func ErrorHandler(tenants *Tenants, opts Options, next fiber.ErrorHandler) fiber.ErrorHandler {
 	s := newServer(tenants, opts)
@@ -145,36 +150,46 @@ func ErrorHandler(tenants *Tenants, opts Options, next fiber.ErrorHandler) fiber
 		rec := s.begin(c, ep)
 		defer s.finish(c, rec)
 		rec.detail = err
-		st := s.tenants.authenticateHeaders(c)
+		// Whatever part of the request was read still counts: after a
+		// middleware error the body is there, after fasthttp refused the
+		// body only the query string and headers are.
+		p, _ := parseFiber(c, ep.name, s.bodyLimit)
+		st, _ := s.tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, ep.unauthorized)
 			return nil
 		}
 		rec.store = st.name
-		rec.outcome = OutcomeBadRequest
-		rec.errMsg = fiberErrorMessage(err)
+		rec.errMsg, rec.outcome = fiberErrorMessage(err)
 		s.write(c, rec, ep.shape(st, Request{Endpoint: ep.name}, nil, rec.errMsg).body)
 		return nil
 	}
 }
 
-func fiberErrorMessage(err error) string {
+// fiberErrorMessage says what an error raised outside the WAzion handlers
+// (by fasthttp, the router or a middleware) means for WAzion. Errors that
+// are not *fiber.Error count as internal, as in fiber.DefaultErrorHandler.
+func fiberErrorMessage(err error) (msg, outcome string) {
 	var fe *fiber.Error
 	if !errors.As(err, &fe) {
-		return "bad request"
+		return "internal error", OutcomeError
 	}
-	switch fe.Code {
-	case http.StatusRequestEntityTooLarge:
-		return ErrBodyTooLarge.Error()
-	case http.StatusMethodNotAllowed:
-		return "method not allowed"
-	case http.StatusRequestHeaderFieldsTooLarge:
-		return "request headers too large"
-	case http.StatusRequestTimeout:
-		return "request timeout"
+	switch code := fe.Code; {
+	case code == http.StatusRequestEntityTooLarge:
+		return ErrBodyTooLarge.Error(), OutcomeBadRequest
+	case code == http.StatusMethodNotAllowed:
+		return "method not allowed", OutcomeBadRequest
+	case code == http.StatusRequestHeaderFieldsTooLarge:
+		return "request headers too large", OutcomeBadRequest
+	case code == http.StatusRequestTimeout:
+		return "request timeout", OutcomeTimeout
+	case code == http.StatusTooManyRequests:
+		return "too many requests", OutcomeError
+	case code >= 500:
+		return "internal error", OutcomeError
 	}
-	return "bad request"
+	return "bad request", OutcomeBadRequest
 }
 
 // server holds what the handlers share.
@@ -183,7 +198,8 @@ type server struct {
 	bodyLimit int
 	logger    *slog.Logger
 	observer  Observer
-	endpoints map[string]*endpoint // by lower-case name
+	encoder   func(v any) ([]byte, error) // nil: encoding/json
+	endpoints map[string]*endpoint        // by lower-case name
 	bufs      sync.Pool
 }
 
@@ -214,8 +230,10 @@ type shaped struct {
 }
 
 var (
-	unauthorizedJSON           = []byte(`{"found":false,"error":"unauthorized"}` + "\n")
-	unauthorizedFindToJoinJSON = []byte(`{"found":false,"error":"unauthorized","customers":[]}` + "\n")
+	unauthorizedJSON           = []byte(`{"found":false,"error":"unauthorized"}`)
+	unauthorizedFindToJoinJSON = []byte(`{"found":false,"error":"unauthorized","customers":[]}`)
+	// internalErrorJSON is the answer when an answer cannot be encoded.
+	internalErrorJSON = []byte(`{"found":false,"error":"internal error"}`)
 )
 
 func newServer(tenants *Tenants, opts Options) *server {
@@ -227,6 +245,7 @@ func newServer(tenants *Tenants, opts Options) *server {
 		bodyLimit: opts.BodyLimit,
 		logger:    opts.Logger,
 		observer:  opts.Observer,
+		encoder:   opts.JSONEncoder,
 		endpoints: make(map[string]*endpoint),
 		bufs:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
@@ -397,7 +416,8 @@ func (s *server) handler(ep *endpoint) fiber.Handler {
 		}()
 
 		p, perr := parseFiber(c, ep.name, s.bodyLimit)
-		st = s.tenants.authenticate(c, p)
+		var key *tokenKey
+		st, key = s.tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, ep.unauthorized)
@@ -422,6 +442,11 @@ func (s *server) handler(ep *endpoint) fiber.Handler {
 				s.write(c, rec, ep.shape(st, req, nil, msg).body)
 				return nil
 			}
+		}
+		if !key.allow() {
+			rec.outcome, rec.errMsg = OutcomeRateLimited, "too many requests for this token: slow down"
+			s.write(c, rec, ep.shape(st, req, nil, rec.errMsg).body)
+			return nil
 		}
 		res := s.callBackend(c, ep, st, req, rec.info)
 		var out shaped
@@ -524,8 +549,8 @@ func (s *server) callBackend(c *fiber.Ctx, ep *endpoint, st *store, req Request,
 }
 
 // write encodes body as the answer. Encoding only fails on values JSON
-// cannot hold (NaN amounts, odd Raw values); then WAzion still gets valid
-// JSON with an error.
+// cannot hold (NaN amounts, odd Raw values) or on a broken encoder; then
+// WAzion still gets valid JSON with an error.
 func (s *server) write(c *fiber.Ctx, rec *record, body any) {
 	buf := s.bufs.Get().(*bytes.Buffer)
 	defer func() {
@@ -534,15 +559,37 @@ func (s *server) write(c *fiber.Ctx, rec *record, body any) {
 		}
 	}()
 	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
+	if err := s.encode(buf, body); err != nil {
 		rec.outcome, rec.errMsg = OutcomeError, "internal error"
 		rec.detail = fmt.Errorf("encode %s answer: %w", rec.endpoint, err)
 		buf.Reset()
-		buf.WriteString(`{"found":false,"error":"internal error"}` + "\n")
+		buf.Write(internalErrorJSON)
 	}
-	s.writeRaw(c, buf.Bytes())
+	// json.Encoder ends with a newline and json.Marshal does not; answers
+	// are the same bytes either way.
+	s.writeRaw(c, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// encode writes body as JSON to buf, with the configured encoder or
+// encoding/json, turning a panic into an error: fasthttp does not recover
+// panics, so one here would end the process.
+func (s *server) encode(buf *bytes.Buffer, body any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encoder panic: %v", p)
+		}
+	}()
+	if s.encoder != nil {
+		b, err := s.encoder(body)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+		return nil
+	}
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false) // URLs keep their '&'
+	return enc.Encode(body)
 }
 
 // writeRaw sends b as the JSON answer. SetBody copies b, so b may be reused.

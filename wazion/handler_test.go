@@ -3,6 +3,7 @@ package wazion_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -381,12 +383,24 @@ func TestUnencodableAnswer(t *testing.T) {
 	fake := &fakeBackend{name: "A", customerInfo: func(context.Context, wazion.Request) (*wazion.CustomerInfoResponse, error) {
 		return &wazion.CustomerInfoResponse{Customers: []wazion.Customer{{Name: "Ana", TotalSpent: math.NaN()}}}, nil
 	}}
+	fake.products = func(context.Context, wazion.Request) (*wazion.ProductSearch, error) {
+		return &wazion.ProductSearch{Raw: panickyRaw{}}, nil
+	}
 	app := oneStore(t, fake, wazion.Options{})
 	a := do(t, app, get(path(wazion.EndpointCustomerInfo)+"?token="+tokenA))
 	if a.str("error") != "internal error" {
-		t.Errorf("answer %s", a.raw)
+		t.Errorf("NaN amount: %s", a.raw)
+	}
+	a = do(t, app, get(path(wazion.EndpointSearchProducts)+"?token="+tokenA+"&q=camisa"))
+	if a.str("error") != "internal error" {
+		t.Errorf("panicking raw value: %s", a.raw)
 	}
 }
+
+// panickyRaw is a Raw value whose encoding panics.
+type panickyRaw struct{}
+
+func (panickyRaw) MarshalJSON() ([]byte, error) { panic("raw bug") }
 
 func TestGlobalSearchShaping(t *testing.T) {
 	var customers []wazion.GlobalCustomer
@@ -690,5 +704,69 @@ func TestNewTenantsErrors(t *testing.T) {
 	}
 	if got := ts.Names(); len(got) != 2 || got[0] != "A" || got[1] != "B" {
 		t.Errorf("Names() = %v", got)
+	}
+}
+
+func TestJSONEncoderOption(t *testing.T) {
+	var calls atomic.Int32
+	fake := &fakeBackend{name: "A"}
+	app := oneStore(t, fake, wazion.Options{JSONEncoder: func(v any) ([]byte, error) {
+		calls.Add(1)
+		return json.Marshal(v)
+	}})
+	a := do(t, app, get(path(wazion.EndpointCustomerInfo)+"?token="+tokenA))
+	if a.json["found"] != true || calls.Load() != 1 {
+		t.Errorf("encoder calls %d, answer %s", calls.Load(), a.raw)
+	}
+
+	for name, enc := range map[string]func(any) ([]byte, error){
+		"error": func(any) ([]byte, error) { return nil, errors.New("no") },
+		"panic": func(any) ([]byte, error) { panic("encoder bug") },
+	} {
+		failing := oneStore(t, fake, wazion.Options{JSONEncoder: enc})
+		a = do(t, failing, get(path(wazion.EndpointCustomerInfo)+"?token="+tokenA))
+		if a.str("error") != "internal error" {
+			t.Errorf("encoder %s: %s", name, a.raw)
+		}
+	}
+}
+
+// TestMiddlewareErrors checks errors returned by middleware in front of the
+// WAzion routes, e.g. a rate limiter or a recover middleware.
+func TestMiddlewareErrors(t *testing.T) {
+	fake := &fakeBackend{name: "A"}
+	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: fake}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &recordingObserver{}
+	opts := wazion.Options{Observer: obs}
+	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, opts))
+	app.Use(func(c *fiber.Ctx) error {
+		switch c.Query("fail") {
+		case "429":
+			return fiber.ErrTooManyRequests
+		case "plain":
+			return errors.New("middleware broke")
+		}
+		return c.Next()
+	})
+	wazion.Register(app, ts, opts)
+	for fail, want := range map[string]string{"429": "too many requests", "plain": "internal error"} {
+		a := do(t, app, get(path(wazion.EndpointSearchProducts)+"?token="+tokenA+"&fail="+fail))
+		if a.str("error") != want || a.json["products"] == nil {
+			t.Errorf("fail=%s: %s", fail, a.raw)
+		}
+		if o := obs.last(t); o.outcome != wazion.OutcomeError {
+			t.Errorf("fail=%s: outcome %q", fail, o.outcome)
+		}
+	}
+	// The body was read, so a token there still counts.
+	a := do(t, app, postJSON(path(wazion.EndpointGlobalSearch)+"?fail=429", `{"token":"`+tokenA+`"}`))
+	if a.str("error") != "too many requests" {
+		t.Errorf("token in body: %s", a.raw)
+	}
+	if fake.calls() != 0 {
+		t.Errorf("backend called %d times", fake.calls())
 	}
 }

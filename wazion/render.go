@@ -149,7 +149,7 @@ func shapeGlobalSearch(resp *GlobalSearchResponse, errMsg string) *GlobalSearchR
 			break
 		}
 		key := "id:" + c.ID
-		if d := digitsOnly(c.Phone); d != "" {
+		if d := digitsOf(c.Phone); d != "" {
 			key = d
 		}
 		if key != "id:" {
@@ -172,16 +172,6 @@ func shapeGlobalSearch(resp *GlobalSearchResponse, errMsg string) *GlobalSearchR
 		out.Error = errMsg
 	}
 	return &out
-}
-
-func digitsOnly(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // emptyRaw is sent as "raw" when a Backend has no source summary.

@@ -28,6 +28,11 @@ const DefaultBodyLimit = 64 << 10
 // as a failure against the shop.
 const MaxRelatedPhones = 50
 
+// maxRelatedItems bounds how many relatedphones items are looked at, kept
+// or not, so a list of one phone repeated thousands of times costs no more
+// than a short one.
+const maxRelatedItems = 10 * MaxRelatedPhones
+
 // maxJSONDepth bounds nesting in a JSON body. WAzion's bodies are flat with at
 // most one array, so a deep body is never legitimate.
 const maxJSONDepth = 32
@@ -216,6 +221,12 @@ type paramSet struct {
 	values  [numParams]string
 	related []string
 	seen    map[string]struct{} // dedupe keys of related
+	items   int                 // relatedphones items looked at
+}
+
+// relatedFull reports whether further related phones are to be ignored.
+func (ps *paramSet) relatedFull() bool {
+	return len(ps.related) >= MaxRelatedPhones || ps.items >= maxRelatedItems
 }
 
 // lookupParam maps a parameter name, in any case, to a scalar parameter or
@@ -338,9 +349,10 @@ func cleanPhone(v string, plusDecoded bool) string {
 // addPhone adds one related phone, trimmed, skipping empties and duplicates
 // (same digits), and ignoring any past MaxRelatedPhones.
 func (ps *paramSet) addPhone(v string, plusDecoded bool) {
-	if len(ps.related) >= MaxRelatedPhones {
+	if ps.relatedFull() {
 		return
 	}
+	ps.items++
 	v = cleanPhone(v, plusDecoded)
 	if v == "" {
 		return
@@ -359,17 +371,22 @@ func (ps *paramSet) addPhone(v string, plusDecoded bool) {
 // phoneKey is the digits of a phone, so "+34 612 345 678" and
 // "+34612345678" count once; a value without digits is its own key.
 func phoneKey(v string) string {
+	if d := digitsOf(v); d != "" {
+		return d
+	}
+	return v
+}
+
+// digitsOf returns the ASCII digits of s, in order.
+func digitsOf(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c >= '0' && c <= '9' {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
 			if b.Len() == 0 {
-				b.Grow(len(v))
+				b.Grow(len(s) - i)
 			}
 			b.WriteByte(c)
 		}
-	}
-	if b.Len() == 0 {
-		return v
 	}
 	return b.String()
 }
@@ -404,7 +421,7 @@ func (ps *paramSet) addRelatedString(v string, plusDecoded bool) error {
 // addPhoneList splits v on commas without building a slice, so a huge list
 // costs no more than reading it, and stops at the cap.
 func (ps *paramSet) addPhoneList(v string, plusDecoded, unquote bool) {
-	for v != "" && len(ps.related) < MaxRelatedPhones {
+	for v != "" && !ps.relatedFull() {
 		item, rest, _ := strings.Cut(v, ",")
 		if unquote {
 			item = strings.Trim(strings.TrimSpace(item), `"'`)
@@ -424,15 +441,31 @@ func (ps *paramSet) readRelatedJSON(s string, plusDecoded bool) error {
 }
 
 // readRelatedArray reads a JSON array of phones: strings (each may itself
-// be a comma-separated list) and numbers; anything else is skipped.
-func (ps *paramSet) readRelatedArray(raw json.RawMessage, plusDecoded bool) error {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
-		return fmt.Errorf("%w: relatedphones: %w", ErrInvalidJSON, err)
+// be a comma-separated list) and numbers; anything else is skipped. It stops
+// reading at the cap, so a huge array costs no more than a short one.
+func (ps *paramSet) readRelatedArray(raw []byte, plusDecoded bool) error {
+	// The usual case, a short array of strings, decodes in one call; the
+	// size check keeps a huge array on the capped path below.
+	if len(raw) <= 1024 {
+		var phones []string
+		if json.Unmarshal(raw, &phones) == nil {
+			for _, p := range phones {
+				ps.addPhoneList(p, plusDecoded, false)
+			}
+			return nil
+		}
 	}
-	for _, e := range elems {
-		if len(ps.related) >= MaxRelatedPhones {
-			break
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return fmt.Errorf("%w: relatedphones is not an array", ErrInvalidJSON)
+	}
+	for dec.More() {
+		if ps.relatedFull() {
+			return nil
+		}
+		var e json.RawMessage
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("%w: relatedphones: %w", ErrInvalidJSON, err)
 		}
 		switch e[0] {
 		case '"':
@@ -443,7 +476,15 @@ func (ps *paramSet) readRelatedArray(raw json.RawMessage, plusDecoded bool) erro
 			ps.addPhoneList(s, plusDecoded, false)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			ps.addPhone(string(e), false)
+		default:
+			ps.items++
 		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return fmt.Errorf("%w: relatedphones: %w", ErrInvalidJSON, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: relatedphones: data after the array", ErrInvalidJSON)
 	}
 	return nil
 }

@@ -139,3 +139,25 @@ func TestRelatedPhonesCapIsCheap(t *testing.T) {
 		t.Errorf("%v allocations for a capped list", allocs)
 	}
 }
+
+func TestRepeatedRelatedPhonesAreCheap(t *testing.T) {
+	for name, v := range map[string]string{
+		"list":       strings.Repeat("+34600000001,", 20000),
+		"json array": "[" + strings.Repeat("1,", 20000) + "2]",
+		"nulls":      "[" + strings.Repeat("null,", 20000) + "2]",
+	} {
+		var ps paramSet
+		if err := ps.addRelatedString(v, false); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ps.items > maxRelatedItems {
+			t.Errorf("%s: looked at %d items, cap %d", name, ps.items, maxRelatedItems)
+		}
+		// The 2 after the cap is never reached.
+		for _, p := range ps.related {
+			if p == "2" {
+				t.Errorf("%s: read past the item cap", name)
+			}
+		}
+	}
+}

@@ -255,7 +255,7 @@ func TestTestNeedsToken(t *testing.T) {
 	fake := &fakeBackend{name: "A"}
 	app := oneStore(t, fake, wazion.Options{})
 	a := do(t, app, get(path(wazion.EndpointCustomerInfo)+"?token=wrong&test=true"))
-	if string(bytes.TrimSpace(a.raw)) != `{"found":false,"error":"unauthorized"}` {
+	if string(a.raw) != `{"found":false,"error":"unauthorized"}` {
 		t.Errorf("test=true with a bad token answered %s", a.raw)
 	}
 }
@@ -381,7 +381,7 @@ func TestUnauthorized(t *testing.T) {
 				if ep == wazion.EndpointFindToJoin {
 					want = `{"found":false,"error":"unauthorized","customers":[]}`
 				}
-				if got := string(bytes.TrimSpace(a.raw)); got != want {
+				if got := string(a.raw); got != want {
 					t.Errorf("body %s, want %s", got, want)
 				}
 			})

@@ -32,3 +32,10 @@ func NewServer(t testing.TB, seed *Seed, opts ...Option) *Server {
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Stop shuts the server down before the test ends: later requests fail
+// with connection refused, as when the API host is down.
+func (s *Server) Stop() {
+	s.Fake.Close()
+	s.ts.Close()
+}

@@ -1,0 +1,96 @@
+package wazion_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+)
+
+// cachedAnswer is a typical side panel answer: one customer, five orders
+// of two items.
+func cachedAnswer() *wazion.CustomerInfoResponse {
+	c := wazion.Customer{Name: "Ana García", Email: "ana@example.com", Phone: "+34612345678", ShopURL: "https://shop.test/c/1",
+		OrdersCount: 5, TotalSpent: 450.5, State: "Pedidos recientes", AbandonedCarts: []wazion.AbandonedCart{}}
+	for i := range 5 {
+		c.Orders = append(c.Orders, wazion.Order{Name: fmt.Sprint("#100", i), Date: "2025-01-10T14:30:00Z", Amount: 90.1, NetAmount: 90.1,
+			Currency: "EUR", ShopURL: "https://shop.test/o/1", Items: []wazion.Item{
+				{Title: "Camiseta Premium Azul - Talla L", Quantity: 2, CurrentQuantity: 2, Amount: 59.98, OriginalAmount: 59.98, DiscountedAmount: 59.98, Status: wazion.ItemActive},
+				{Title: "Zapatillas Running Pro", Quantity: 1, CurrentQuantity: 1, Amount: 30.12, OriginalAmount: 30.12, DiscountedAmount: 30.12, Status: wazion.ItemActive},
+			}})
+	}
+	return &wazion.CustomerInfoResponse{Found: true, Customers: []wazion.Customer{c}}
+}
+
+// staticBackend answers sidePanel_CustomerInfo from memory, as a warm cache
+// would, and nothing else.
+type staticBackend struct {
+	answer *wazion.CustomerInfoResponse
+}
+
+func (b staticBackend) CustomerInfo(context.Context, wazion.Request) (*wazion.CustomerInfoResponse, error) {
+	return b.answer, nil
+}
+
+func (staticBackend) CustomerInitialInfo(context.Context, wazion.Request) (*wazion.InitialInfoResponse, error) {
+	return nil, nil
+}
+
+func (staticBackend) FindToJoin(context.Context, wazion.Request) (*wazion.FindToJoinResponse, error) {
+	return nil, nil
+}
+
+func (staticBackend) SearchProducts(context.Context, wazion.Request) (*wazion.ProductSearch, error) {
+	return nil, nil
+}
+
+func (staticBackend) GlobalSearch(context.Context, wazion.Request) (*wazion.GlobalSearchResponse, error) {
+	return nil, nil
+}
+
+func benchServe(b *testing.B, h fasthttp.RequestHandler) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		for pb.Next() {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.SetRequestURI("/wazion/sidePanel_CustomerInfo?phone=%2B34612345678&token=" + tokenA + "&relatedphones=%5B%22%2B34698765432%22%5D")
+			h(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatal(ctx.Response.StatusCode())
+			}
+		}
+	})
+}
+
+// BenchmarkCustomerInfoCached is the handler's own cost for a Backend
+// answering from memory.
+func BenchmarkCustomerInfoCached(b *testing.B) {
+	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, wazion.Options{}))
+	wazion.Register(app, ts, wazion.Options{})
+	benchServe(b, app.Handler())
+}
+
+// BenchmarkBareFiber serves the same bytes from a bare Fiber handler, the
+// yardstick the product is measured against.
+func BenchmarkBareFiber(b *testing.B) {
+	answer := cachedAnswer()
+	answer.Labels = wazion.LabelsFor("es")
+	body, _ := json.Marshal(answer)
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/wazion/sidePanel_CustomerInfo", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, wazion.ContentTypeJSON)
+		return c.Send(body)
+	})
+	benchServe(b, app.Handler())
+}
