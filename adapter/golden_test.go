@@ -40,7 +40,13 @@ type demo struct {
 
 func newDemo(t *testing.T, edit func(*adapter.Options)) *demo {
 	t.Helper()
-	seed, err := whatalotest.LoadSeed(testdata.DemoStore, goldenNow)
+	return newDemoWith(t, edit, wazion.Options{})
+}
+
+// newDemoWith is newDemo with WAzion handler options (budgets, margin).
+func newDemoWith(t *testing.T, edit func(*adapter.Options), wopts wazion.Options) *demo {
+	t.Helper()
+	seed, err := whatalotest.LoadSeed(demoStoreJSON(), goldenNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +66,6 @@ func newDemo(t *testing.T, edit func(*adapter.Options)) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wopts := wazion.Options{}
 	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, tenants, wopts))
 	wazion.Register(app, tenants, wopts)
 	return &demo{app: app, fake: fake, b: b}
@@ -91,6 +96,9 @@ func (d *demo) do(t *testing.T, req *http.Request) map[string]any {
 	}
 	return out
 }
+
+// demoStoreJSON is the embedded demo store.
+func demoStoreJSON() []byte { return testdata.DemoStore }
 
 func checkGolden(t *testing.T, name string, got map[string]any) {
 	t.Helper()
