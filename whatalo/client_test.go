@@ -939,9 +939,11 @@ func (o *observer) add(ob observation) {
 func (o *observer) ObserveRequest(route string, status int, _ time.Duration) {
 	o.add(observation{kind: "request", route: route, status: status})
 }
-func (o *observer) ObserveLimiterWait(whatalo.Priority, time.Duration) { o.add(observation{kind: "wait"}) }
-func (o *observer) ObserveLimiterReject(whatalo.Priority)              { o.add(observation{kind: "reject"}) }
-func (o *observer) ObserveRateLimit(int, int, time.Time)               { o.add(observation{kind: "rate"}) }
+func (o *observer) ObserveLimiterWait(whatalo.Priority, time.Duration) {
+	o.add(observation{kind: "wait"})
+}
+func (o *observer) ObserveLimiterReject(whatalo.Priority) { o.add(observation{kind: "reject"}) }
+func (o *observer) ObserveRateLimit(int, int, time.Time)  { o.add(observation{kind: "rate"}) }
 
 func (o *observer) count(kind string) int {
 	o.mu.Lock()

@@ -3,8 +3,8 @@ package whatalo
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )

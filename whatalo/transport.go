@@ -64,7 +64,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var le *LimiterError
 		if errors.As(err, &le) {
 			t.observer.ObserveLimiterReject(p)
-			t.logger.LogAttrs(ctx, slog.LevelWarn, "whatalo call refused by rate limiter",
+			t.logger.LogAttrs(ctx, slog.LevelDebug, "whatalo call refused by rate limiter",
 				slog.String("route", route), slog.String("priority", p.String()),
 				slog.Duration("wait", le.Wait), slog.Duration("deadline_in", le.Left))
 		}

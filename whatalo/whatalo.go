@@ -253,7 +253,8 @@ func (c *Client) String() string { return "whatalo.Client{" + c.baseURL + "}" }
 // GoString keeps the API key out of %#v.
 func (c *Client) GoString() string { return c.String() }
 
-// Rate is the key's rate-limit state from a response's X-RateLimit-* headers.
+// Rate is the key's rate-limit state from a response's X-RateLimit-* headers;
+// Limit and Remaining are -1 when a header was missing.
 type Rate struct {
 	Limit     int
 	Remaining int
@@ -321,8 +322,8 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 // call is the per-request state shared by transport and the retry policy
 // through the request context.
 type call struct {
-	route    string
-	method   string
+	route  string
+	method string
 	// Only the calling goroutine touches these: http.Client runs the
 	// transport, and retryablehttp its policy, on the caller's goroutine.
 	attempts int           // attempts started

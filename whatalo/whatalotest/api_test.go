@@ -231,7 +231,9 @@ func TestCustomersFilters(t *testing.T) {
 		{"has_orders=false", count(func(c whatalo.Customer) bool { return c.OrdersCount == 0 })},
 		{"orders_count[gte]=3", 2},
 		{"orders_count[gte]=1&orders_count[lte]=1", count(func(c whatalo.Customer) bool { return c.OrdersCount == 1 })},
-		{"total_spent[gte]=5000", count(func(c whatalo.Customer) bool { return c.TotalSpent.GreaterThanOrEqual(whatalo.NewMoney("5000").Decimal) })},
+		{"total_spent[gte]=5000", count(func(c whatalo.Customer) bool {
+			return c.TotalSpent.GreaterThanOrEqual(whatalo.NewMoney("5000").Decimal)
+		})},
 		{"total_spent[lte]=0", count(func(c whatalo.Customer) bool { return c.TotalSpent.IsZero() })},
 		{"last_order_at[gte]=" + url.QueryEscape(now.Add(-72*time.Hour).Format(time.RFC3339)), 3}, // María, Luis, Carlos Gómez
 		{"last_order_at[lte]=" + now.AddDate(0, 0, -100).Format(time.DateOnly), 0},

@@ -42,6 +42,11 @@
 // order, a malformed number or date) answer 400 VALIDATION_ERROR with details
 // [{field, message}]; bad bodies answer 422 VALIDATION_ERROR.
 //
+// Writes behave as a database with computed columns would: creating or
+// patching a customer sets its updated_at, and a change to one of its orders
+// (PATCH /v1/orders/{id}, Fake.AddOrder) recomputes its aggregates and sets
+// its updated_at too, so a sync sorted by updated_at sees it.
+//
 // Search is a case-insensitive substring match on a customer's name, email
 // and phone. A query of at least four digits made only of digits, spaces,
 // '+', '-' and parentheses also matches on digits alone, so "8095551234"

@@ -162,10 +162,6 @@ func (g *generator) seed(n int) *Seed {
 		s.Orders[i].OrderNumber = 1001 + i
 		s.Orders[i].ID = strconv.FormatUint(800000000000+uint64(i)*7919, 10)
 	}
-	for i := range s.Customers {
-		c := &s.Customers[i]
-		c.UpdatedAt = c.CreatedAt
-	}
 	last := map[string]time.Time{}
 	for _, o := range s.Orders {
 		last[o.CustomerID] = o.CreatedAt
@@ -176,10 +172,10 @@ func (g *generator) seed(n int) *Seed {
 		if t, ok := last[c.ID]; ok {
 			base = t
 		}
-		c.UpdatedAt = g.between(base, g.now)
 		if g.rng.IntN(20) == 0 { // some were edited lately, so incremental syncs have work
-			c.UpdatedAt = g.now.Add(-time.Duration(g.rng.Int64N(int64(24 * time.Hour))))
+			base = maxTime(base, g.now.Add(-24*time.Hour))
 		}
+		c.UpdatedAt = g.between(base, g.now)
 	}
 	if err := s.prepare(); err != nil {
 		panic(fmt.Sprintf("whatalotest: generated seed: %v", err))
@@ -447,6 +443,13 @@ func (g *generator) order(c *whatalo.Customer, addr *whatalo.Address, country st
 		o.CustomerNotes = orderNotes[g.rng.IntN(len(orderNotes))]
 	}
 	return o
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {

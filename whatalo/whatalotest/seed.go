@@ -71,12 +71,16 @@ func DemoSeed() *Seed {
 }
 
 // resolveDates walks a decoded JSON tree and rewrites relative times in
-// values whose key ends in "_at".
-func resolveDates(v any, key string, now time.Time) (any, error) {
+// values whose key ends in "_at"; path names the value in errors.
+func resolveDates(v any, path string, now time.Time) (any, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, child := range t {
-			r, err := resolveDates(child, k, now)
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			r, err := resolveDates(child, p, now)
 			if err != nil {
 				return nil, err
 			}
@@ -84,19 +88,25 @@ func resolveDates(v any, key string, now time.Time) (any, error) {
 		}
 	case []any:
 		for i, child := range t {
-			r, err := resolveDates(child, key, now)
+			r, err := resolveDates(child, path+"["+strconv.Itoa(i)+"]", now)
 			if err != nil {
 				return nil, err
 			}
 			t[i] = r
 		}
 	case string:
-		if strings.HasSuffix(key, "_at") && strings.HasPrefix(t, "now") {
+		if !strings.HasSuffix(path, "_at") {
+			break
+		}
+		if strings.HasPrefix(t, "now") {
 			at, err := relativeTime(t, now)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
+				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 			return at.Format(time.RFC3339Nano), nil
+		}
+		if _, err := time.Parse(time.RFC3339Nano, t); err != nil {
+			return nil, fmt.Errorf("%s: %q is neither an RFC 3339 time nor now±duration", path, t)
 		}
 	}
 	return v, nil

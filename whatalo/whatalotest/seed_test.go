@@ -284,7 +284,8 @@ func TestGenerateLooksLikeAStore(t *testing.T) {
 		if c.OrdersCount > 6 {
 			t.Errorf("%s has %d orders", c.Name, c.OrdersCount)
 		}
-		if c.CreatedAt.Before(now.AddDate(-2, 0, -1)) || c.UpdatedAt.Before(c.CreatedAt) || c.UpdatedAt.After(now) {
+		if c.CreatedAt.Before(now.AddDate(-2, 0, -1)) || c.UpdatedAt.Before(c.CreatedAt) || c.UpdatedAt.After(now) ||
+			(c.LastOrderAt != nil && (c.UpdatedAt.Before(*c.LastOrderAt) || c.LastOrderAt.Before(c.CreatedAt))) {
 			t.Errorf("%s dates: created %s updated %s", c.Name, c.CreatedAt, c.UpdatedAt)
 		}
 	}
