@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
@@ -38,10 +39,30 @@ type Options struct {
 	MoneyDivisor int
 	// Cache configures the per-store cache.
 	Cache CacheOptions
+	// Index configures the phone index that Run keeps.
+	Index IndexOptions
+	// WebhookSecret signs this store's webhook deliveries. Empty: every
+	// delivery is refused as unsigned.
+	WebhookSecret string
+	// Observer, if set, is told about webhook deliveries and index syncs.
+	Observer Observer
 	// Logger receives background errors; default discards.
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.
 	Now func() time.Time
+}
+
+// Observer receives events worth counting, for metrics. Its methods run on
+// the caller's goroutine and must be fast. Label values are bounded: store is
+// Options.Name, event one of Whatalo's documented event names or "unknown".
+type Observer interface {
+	// ObserveWebhook is told of every delivery HandleWebhook sees. result
+	// is one of WebhookOK, WebhookDuplicate, WebhookBadSignature,
+	// WebhookStaleTimestamp, WebhookBadPayload, WebhookIgnored.
+	ObserveWebhook(store, event, result string)
+	// ObserveIndex is told the index size after every sync and every
+	// webhook update; lastSync is the end of the last successful sync.
+	ObserveIndex(store string, customers, keys int, lastSync time.Time)
 }
 
 // Backend answers WAzion for one Whatalo store.
@@ -53,6 +74,15 @@ type Backend struct {
 	labels *wazion.Labels
 	log    *slog.Logger
 	now    func() time.Time
+
+	index     *phoneIndex
+	running   atomic.Bool // Run is active
+	webhooks  *deliverySet
+	refresher *customerRefresher
+
+	// bg bounds background work started by webhooks; Close cancels it.
+	bg     context.Context
+	stopBg context.CancelFunc
 }
 
 var _ wazion.Backend = (*Backend)(nil)
@@ -84,26 +114,36 @@ func New(client *whatalo.Client, opts Options) *Backend {
 	if opts.Cache.Now == nil {
 		opts.Cache.Now = opts.Now
 	}
+	opts.Index = opts.Index.withDefaults()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{
-		client: client,
-		opts:   opts,
-		cache:  NewCache(opts.Cache),
-		carts:  newCarts(),
-		labels: wazion.LabelsFor(opts.Language),
-		log:    log.With("store", opts.Name),
-		now:    opts.Now,
+	b := &Backend{
+		client:   client,
+		opts:     opts,
+		cache:    NewCache(opts.Cache),
+		carts:    newCarts(),
+		labels:   wazion.LabelsFor(opts.Language),
+		log:      log.With("store", opts.Name),
+		now:      opts.Now,
+		index:    newPhoneIndex(opts.Index.Disabled),
+		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
 	}
+	b.bg, b.stopBg = context.WithCancel(whatalo.WithPriority(context.Background(), whatalo.Background))
+	b.refresher = newCustomerRefresher(b.bg, refreshWorkers, maxPendingRefreshes, b.refreshCustomer)
+	return b
 }
 
 // Name is the store's name.
 func (b *Backend) Name() string { return b.opts.Name }
 
-// Close releases the cache's janitor.
-func (b *Backend) Close() { b.cache.Close() }
+// Close releases the cache's janitor and ends the background fetches
+// started by webhooks. Run ends with its own context.
+func (b *Backend) Close() {
+	b.stopBg()
+	b.cache.Close()
+}
 
 // public wraps err with the short message WAzion may show.
 func public(err error) error {

@@ -57,7 +57,13 @@ func (cs *carts) add(key string, c Cart) {
 func (cs *carts) clear(key string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if _, ok := cs.byKey[key]; !ok {
+		return
+	}
 	delete(cs.byKey, key)
+	// Out of the eviction order too: a later cart for the phone is added
+	// anew, and a leftover entry would evict it early.
+	cs.order = slices.DeleteFunc(cs.order, func(k string) bool { return k == key })
 }
 
 // get returns a phone's carts younger than maxCartAge, newest first.

@@ -148,6 +148,10 @@ func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]wha
 // the phone index when it is ready, else by Whatalo's search filtered by key,
 // since search matches substrings of any field.
 func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatalo.Customer, error) {
+	if cs, ok := b.indexedByPhone(key); ok {
+		annotateCache(ctx, ResultHit) // nothing went upstream
+		return cs, nil
+	}
 	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		region := b.region(ctx)
 		return b.searchCustomers(ctx, nationalDigits(key), func(c *whatalo.Customer) bool {
@@ -193,11 +197,16 @@ func (b *Backend) searchCustomers(ctx context.Context, q string, keep func(*what
 	return out, nil
 }
 
-// customersByEmail finds customers whose email equals email, ignoring case.
+// customersByEmail finds customers whose email equals email, ignoring case:
+// from the phone index when it is ready, else by search.
 func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo.Customer, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
 		return nil, nil
+	}
+	if cs, ok := b.indexedByEmail(email); ok {
+		annotateCache(ctx, ResultHit)
+		return cs, nil
 	}
 	cs, res, err := Fetch(ctx, b.cache, KindEmail, email, func(ctx context.Context) ([]whatalo.Customer, error) {
 		return b.searchCustomers(ctx, email, func(c *whatalo.Customer) bool {

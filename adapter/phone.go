@@ -31,13 +31,17 @@ const (
 	// maxPhoneDigits is E.164's 15 digits plus a "00" prefix and slack for
 	// the WhatsApp forms that carry an extra mobile digit.
 	maxPhoneDigits = 19
+	// maskFromDigits is the digit count from which a rejected input could
+	// be a real number and is masked in errors.
+	maskFromDigits = 7
 	// maxErrorPhone bounds how much of a rejected input an error repeats.
 	maxErrorPhone = 40
 )
 
 // PhoneError says why a string was not accepted as a phone number. Its
-// message names the input masked, since it may be a real number and errors
-// reach logs and WAzion's panel: `phone "+1809*****34": too short`.
+// message names the input: as given when it is too short to be anyone's
+// number (`phone "abc": not a phone number`), masked when it may be a real
+// one, since errors reach logs (`phone "+1809*****34": too long`).
 type PhoneError struct {
 	// Phone is the rejected input, shortened when very long.
 	Phone string
@@ -48,7 +52,11 @@ type PhoneError struct {
 }
 
 func (e *PhoneError) Error() string {
-	return fmt.Sprintf("phone %q: %s", wazion.MaskPhone(e.Phone), e.Reason)
+	shown := e.Phone
+	if digitCount(shown) >= maskFromDigits {
+		shown = wazion.MaskPhone(shown)
+	}
+	return fmt.Sprintf("phone %q: %s", shown, e.Reason)
 }
 
 func phoneErr(raw, reason string) *PhoneError {

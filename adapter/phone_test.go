@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 func TestNormalizePhone(t *testing.T) {
@@ -132,7 +134,14 @@ func TestNormalizePhoneErrors(t *testing.T) {
 		if pe.Reason != tt.reason {
 			t.Errorf("NormalizePhone(%q, %q) reason %q, want %q", tt.raw, tt.region, pe.Reason, tt.reason)
 		}
-		if len(tt.raw) <= maxErrorPhone && !strings.Contains(err.Error(), `phone "`+tt.raw+`"`) {
+		shown := tt.raw
+		if digitCount(tt.raw) >= maskFromDigits {
+			shown = wazion.MaskPhone(tt.raw)
+			if strings.Contains(err.Error(), tt.raw) {
+				t.Errorf("NormalizePhone(%q, %q) error %q shows a possible real number unmasked", tt.raw, tt.region, err)
+			}
+		}
+		if len(tt.raw) <= maxErrorPhone && !strings.Contains(err.Error(), `phone "`+shown+`"`) {
 			t.Errorf("NormalizePhone(%q, %q) error %q does not name the phone", tt.raw, tt.region, err)
 		}
 	}

@@ -1,0 +1,872 @@
+package adapter
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+// Defaults applied to zero fields of IndexOptions.
+const (
+	DefaultIndexRefresh  = time.Minute
+	DefaultIndexRebuild  = 6 * time.Hour
+	DefaultIndexPageSize = 100
+)
+
+// States of the phone index, as IndexStatus reports them.
+const (
+	// IndexDisabled: Options.Index.Disabled; lookups always search.
+	IndexDisabled = "disabled"
+	// IndexBuilding: the first build has not finished (or Run has not
+	// started); lookups search.
+	IndexBuilding = "building"
+	// IndexReady: built, and synced within MaxAge; lookups use it.
+	IndexReady = "ready"
+	// IndexStale: built, but no sync succeeded within MaxAge; lookups
+	// search until one does.
+	IndexStale = "stale"
+	// IndexFailed: the first build failed; Run retries with backoff and
+	// lookups search meanwhile.
+	IndexFailed = "failed"
+)
+
+const (
+	// indexOverlap is how far before the watermark an incremental refresh
+	// keeps reading: updated_at has coarse precision and writes may commit
+	// slightly out of order.
+	indexOverlap = 10 * time.Second
+	// indexPageTimeout bounds one page call, apart from waits for the rate
+	// limit, which are background work's normal state.
+	indexPageTimeout = 30 * time.Second
+	// maxIndexCustomers bounds the index's memory: a store above it is
+	// served by search, as before the index existed.
+	maxIndexCustomers = 500_000
+	// maxJournal bounds the webhook updates kept for replay while a build
+	// runs; past it, the next refresh catches up instead.
+	maxJournal = 10_000
+	// maxRetryDelay caps the backoff between failed syncs.
+	maxRetryDelay = 10 * time.Minute
+)
+
+// errIndexTooLarge ends Run's syncing for good: retrying would spend the
+// budget on a build that cannot fit.
+var errIndexTooLarge = errors.New("store has too many customers to index")
+
+// IndexOptions configure the phone index that Run keeps. Zero fields take
+// the defaults noted.
+type IndexOptions struct {
+	// Disabled turns the index off: lookups always search Whatalo.
+	Disabled bool
+	// RefreshInterval is how often customers updated since the last sync
+	// are read (default 1m).
+	RefreshInterval time.Duration
+	// RebuildInterval is how often the whole index is rebuilt, which is
+	// how deleted customers leave it: Whatalo has no deletion event or
+	// deleted-since filter (default 6h).
+	RebuildInterval time.Duration
+	// PageSize is the customers read per call (default 100, Whatalo's
+	// maximum).
+	PageSize int
+	// MaxAge is how long after its last successful sync the index still
+	// answers; past it, lookups search until a sync succeeds (default
+	// 3 × RefreshInterval).
+	MaxAge time.Duration
+}
+
+func (o IndexOptions) withDefaults() IndexOptions {
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = DefaultIndexRefresh
+	}
+	if o.RebuildInterval <= 0 {
+		o.RebuildInterval = DefaultIndexRebuild
+	}
+	if o.PageSize <= 0 || o.PageSize > 100 {
+		o.PageSize = DefaultIndexPageSize
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 3 * o.RefreshInterval
+	}
+	return o
+}
+
+// IndexStatus describes the phone index, for readiness checks and metrics.
+type IndexStatus struct {
+	State     string    // one of the Index* states
+	Customers int       // customers indexed
+	Keys      int       // distinct phone keys plus distinct emails
+	LastSync  time.Time // end of the last successful sync; zero before the first
+	LastError string    // the last failed sync's error; empty once one succeeds
+}
+
+// indexedCustomer is a customer as the index holds it, with the keys it is
+// indexed under (kept so an update can remove them). It is compact, for
+// 100,000 customers to fit in a few tens of megabytes: dates as unix
+// nanoseconds, the total as an int64 coefficient when it fits, and no
+// display_contact, which the adapter does not read. Entries are replaced,
+// never modified, once in the index.
+type indexedCustomer struct {
+	id, name, email, phone, notes, lastOrderID string
+
+	phoneKey string // canonical PhoneKey, "" when the phone does not parse
+	emailKey string // lowercase email, "" when none
+
+	created, updated, lastOrderAt int64 // unix nanoseconds; 0: unset
+
+	spentCoef   int64 // total_spent = spentCoef × 10^spentExp
+	spentExp    int32
+	ordersCount int32
+	hasEmail    bool
+	hasPhone    bool
+	spentBig    *whatalo.Money // total_spent when it does not fit spentCoef
+}
+
+// compact copies c into an entry without its keys (see withKeys).
+func compact(c *whatalo.Customer) *indexedCustomer {
+	e := &indexedCustomer{
+		id: c.ID, name: c.Name, email: c.Email, phone: c.Phone, notes: c.Notes, lastOrderID: c.LastOrderID,
+		created:     nanos(c.CreatedAt),
+		updated:     nanos(c.UpdatedAt),
+		ordersCount: int32(min(max(c.OrdersCount, 0), 1<<31-1)),
+		hasEmail:    c.HasEmail,
+		hasPhone:    c.HasPhone,
+	}
+	if c.LastOrderAt != nil {
+		e.lastOrderAt = nanos(*c.LastOrderAt)
+	}
+	if coef := c.TotalSpent.Coefficient(); coef.IsInt64() {
+		e.spentCoef, e.spentExp = coef.Int64(), c.TotalSpent.Exponent()
+	} else {
+		m := c.TotalSpent
+		e.spentBig = &m
+	}
+	return e
+}
+
+// withKeys computes the entry's phone key (in region) and email key.
+func (e *indexedCustomer) withKeys(region string) *indexedCustomer {
+	e.emailKey = strings.ToLower(strings.TrimSpace(e.email))
+	e.phoneKey = ""
+	if e.phone != "" {
+		if e164, err := NormalizePhone(e.phone, region); err == nil {
+			e.phoneKey = PhoneKey(e164)
+			if e.phoneKey == e.phone {
+				e.phoneKey = e.phone // share the bytes
+			}
+		}
+	}
+	return e
+}
+
+// newIndexed prepares c for the index.
+func newIndexed(c whatalo.Customer, region string) *indexedCustomer {
+	return compact(&c).withKeys(region)
+}
+
+// sameData reports whether o holds the same customer data as e (keys
+// aside), so a rebuild can keep e instead of normalising its phone again.
+func (e *indexedCustomer) sameData(o *indexedCustomer) bool {
+	return e.id == o.id && e.name == o.name && e.email == o.email && e.phone == o.phone &&
+		e.notes == o.notes && e.lastOrderID == o.lastOrderID &&
+		e.created == o.created && e.updated == o.updated && e.lastOrderAt == o.lastOrderAt &&
+		e.ordersCount == o.ordersCount && e.hasEmail == o.hasEmail && e.hasPhone == o.hasPhone &&
+		e.spent().Equal(o.spent().Decimal)
+}
+
+func (e *indexedCustomer) spent() whatalo.Money {
+	if e.spentBig != nil {
+		return *e.spentBig
+	}
+	return whatalo.Money{Decimal: decimal.New(e.spentCoef, e.spentExp)}
+}
+
+// customer returns the entry as a customer of the client's type.
+func (e *indexedCustomer) customer() whatalo.Customer {
+	c := whatalo.Customer{
+		ID: e.id, Name: e.name, Email: e.email, Phone: e.phone, Notes: e.notes, LastOrderID: e.lastOrderID,
+		HasEmail: e.hasEmail, HasPhone: e.hasPhone,
+		CreatedAt: fromNanos(e.created), UpdatedAt: fromNanos(e.updated),
+		OrdersCount: int(e.ordersCount), TotalSpent: e.spent(),
+	}
+	if e.lastOrderAt != 0 {
+		t := fromNanos(e.lastOrderAt)
+		c.LastOrderAt = &t
+	}
+	return c
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// newer reports whether the index holds a later version than e. Without
+// both dates there is no telling, and the incoming one wins.
+func newer(held, e *indexedCustomer) bool {
+	return held != nil && held.updated != 0 && e.updated != 0 && held.updated > e.updated
+}
+
+// keyMap maps a key to customer ids. Nearly every phone and email belongs
+// to one customer, so that case is a plain string, without a slice.
+type keyMap struct {
+	one  map[string]string   // key -> its only id
+	many map[string][]string // key -> ids, when more than one
+}
+
+func newKeyMap(n int) keyMap {
+	return keyMap{one: make(map[string]string, n), many: map[string][]string{}}
+}
+
+func (m keyMap) add(key, id string) {
+	if key == "" {
+		return
+	}
+	if ids, ok := m.many[key]; ok {
+		m.many[key] = append(ids, id)
+		return
+	}
+	if first, ok := m.one[key]; ok {
+		delete(m.one, key)
+		m.many[key] = []string{first, id}
+		return
+	}
+	m.one[key] = id
+}
+
+func (m keyMap) del(key, id string) {
+	if key == "" {
+		return
+	}
+	if ids, ok := m.many[key]; ok {
+		ids = slices.DeleteFunc(ids, func(x string) bool { return x == id })
+		if len(ids) == 1 {
+			delete(m.many, key)
+			m.one[key] = ids[0]
+		} else {
+			m.many[key] = ids
+		}
+		return
+	}
+	if m.one[key] == id {
+		delete(m.one, key)
+	}
+}
+
+// ids returns the ids under key; the slice may be the map's own.
+func (m keyMap) ids(key string) []string {
+	if id, ok := m.one[key]; ok {
+		return []string{id}
+	}
+	return m.many[key]
+}
+
+func (m keyMap) len() int { return len(m.one) + len(m.many) }
+
+// indexData is one generation of the index: customers by id and the ids of
+// each phone key and email.
+type indexData struct {
+	customers map[string]*indexedCustomer
+	byPhone   keyMap
+	byEmail   keyMap
+}
+
+func newIndexData(n int) *indexData {
+	return &indexData{
+		customers: make(map[string]*indexedCustomer, n),
+		byPhone:   newKeyMap(n),
+		byEmail:   newKeyMap(n),
+	}
+}
+
+// put stores e, replacing the customer with its id and that one's keys.
+func (d *indexData) put(e *indexedCustomer) {
+	if old := d.customers[e.id]; old != nil {
+		if old.phoneKey == e.phoneKey && old.emailKey == e.emailKey {
+			d.customers[e.id] = e
+			return
+		}
+		d.unlink(old)
+	}
+	d.customers[e.id] = e
+	d.byPhone.add(e.phoneKey, e.id)
+	d.byEmail.add(e.emailKey, e.id)
+}
+
+// remove drops the customer id, if held, and returns it.
+func (d *indexData) remove(id string) *indexedCustomer {
+	old := d.customers[id]
+	if old != nil {
+		d.unlink(old)
+		delete(d.customers, id)
+	}
+	return old
+}
+
+func (d *indexData) unlink(e *indexedCustomer) {
+	d.byPhone.del(e.phoneKey, e.id)
+	d.byEmail.del(e.emailKey, e.id)
+}
+
+func (d *indexData) keys() int { return d.byPhone.len() + d.byEmail.len() }
+
+// journalEntry is an update made while a build runs, replayed onto the
+// build's result so the swap does not lose it.
+type journalEntry struct {
+	e *indexedCustomer // nil: the customer was removed
+}
+
+// phoneIndex maps phone keys and emails to customers, for one store.
+// Lookups copy customers out under the read lock; entries are replaced,
+// never modified.
+type phoneIndex struct {
+	disabled bool
+
+	mu        sync.RWMutex
+	data      *indexData
+	built     bool
+	region    string    // region the phones were read in
+	lastSync  time.Time // Options.Now at the end of the last successful sync
+	watermark time.Time // latest updated_at seen by a sync (Whatalo's clock)
+	lastErr   string
+	journal   map[string]journalEntry // non-nil while a build runs
+}
+
+func newPhoneIndex(disabled bool) *phoneIndex {
+	return &phoneIndex{disabled: disabled, data: newIndexData(0)}
+}
+
+// freshLocked reports whether lookups may use the index. Callers hold mu.
+func (ix *phoneIndex) freshLocked(now time.Time, maxAge time.Duration) bool {
+	return !ix.disabled && ix.built && now.Sub(ix.lastSync) <= maxAge
+}
+
+// lookup returns the customers under a phone key (or, with email, a
+// lowercase email), newest first as Whatalo's search lists them, and
+// whether the index could answer: an empty answer from a fresh index is a
+// real "not found".
+func (ix *phoneIndex) lookup(email bool, key string, now time.Time, maxAge time.Duration) ([]whatalo.Customer, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if !ix.freshLocked(now, maxAge) {
+		return nil, false
+	}
+	ids := ix.data.byPhone.ids(key)
+	if email {
+		ids = ix.data.byEmail.ids(key)
+	}
+	if len(ids) == 0 {
+		return nil, true
+	}
+	out := make([]whatalo.Customer, 0, len(ids))
+	for _, id := range ids {
+		if e := ix.data.customers[id]; e != nil {
+			out = append(out, e.customer())
+		}
+	}
+	slices.SortFunc(out, func(a, b whatalo.Customer) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out, true
+}
+
+// get returns the indexed entry of id, or nil.
+func (ix *phoneIndex) get(id string) *indexedCustomer {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.data.customers[id]
+}
+
+// idsByPhone returns the ids under a phone key, whether or not the index is
+// fresh: webhooks use it to find whom an event concerns.
+func (ix *phoneIndex) idsByPhone(key string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return slices.Clone(ix.data.byPhone.ids(key))
+}
+
+// upsert stores e unless the index holds a newer version, and returns the
+// entry it replaced and whether e was stored.
+func (ix *phoneIndex) upsert(e *indexedCustomer) (old *indexedCustomer, stored bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	old = ix.data.customers[e.id]
+	if newer(old, e) {
+		return old, false
+	}
+	ix.data.put(e)
+	ix.journalLocked(e.id, journalEntry{e: e})
+	return old, true
+}
+
+// remove drops a customer Whatalo no longer has.
+func (ix *phoneIndex) remove(id string) *indexedCustomer {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.journalLocked(id, journalEntry{})
+	return ix.data.remove(id)
+}
+
+func (ix *phoneIndex) journalLocked(id string, j journalEntry) {
+	if ix.journal == nil {
+		return
+	}
+	if _, ok := ix.journal[id]; ok || len(ix.journal) < maxJournal {
+		ix.journal[id] = j
+	}
+}
+
+// beginBuild starts journaling updates for the build about to run.
+func (ix *phoneIndex) beginBuild() {
+	ix.mu.Lock()
+	ix.journal = map[string]journalEntry{}
+	ix.mu.Unlock()
+}
+
+// endBuild stops journaling for a build that failed.
+func (ix *phoneIndex) endBuild() {
+	ix.mu.Lock()
+	ix.journal = nil
+	ix.mu.Unlock()
+}
+
+// swap installs a finished build, replaying the updates made while it ran.
+func (ix *phoneIndex) swap(d *indexData, region string, watermark, now time.Time) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for id, j := range ix.journal {
+		switch {
+		case j.e == nil:
+			d.remove(id)
+		case !newer(d.customers[id], j.e):
+			d.put(j.e)
+		}
+	}
+	ix.journal = nil
+	ix.data = d
+	ix.built = true
+	ix.region = region
+	ix.watermark = watermark
+	ix.lastSync = now
+	ix.lastErr = ""
+}
+
+// merge stores the customers an incremental refresh read and returns what
+// changed.
+func (ix *phoneIndex) merge(es []*indexedCustomer, watermark, now time.Time) []cacheChange {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	var changes []cacheChange
+	for _, e := range es {
+		old := ix.data.customers[e.id]
+		if newer(old, e) {
+			continue
+		}
+		ix.data.put(e)
+		if ch, ok := changeOf(old, e); ok {
+			changes = append(changes, ch)
+		}
+	}
+	ix.watermark = later(ix.watermark, watermark)
+	ix.lastSync = now
+	ix.lastErr = ""
+	return changes
+}
+
+// fail records a failed sync; the index keeps answering until MaxAge.
+func (ix *phoneIndex) fail(err error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.lastErr = err.Error()
+}
+
+// syncState returns what an incremental refresh starts from.
+func (ix *phoneIndex) syncState() (built bool, region string, watermark time.Time) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.built, ix.region, ix.watermark
+}
+
+// knownRegion is the region the last build read phones in, or "".
+func (ix *phoneIndex) knownRegion() string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.region
+}
+
+func (ix *phoneIndex) status(now time.Time, maxAge time.Duration) IndexStatus {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := IndexStatus{
+		Customers: len(ix.data.customers),
+		Keys:      ix.data.keys(),
+		LastSync:  ix.lastSync,
+		LastError: ix.lastErr,
+	}
+	switch {
+	case ix.disabled:
+		s.State = IndexDisabled
+	case !ix.built && ix.lastErr != "":
+		s.State = IndexFailed
+	case !ix.built:
+		s.State = IndexBuilding
+	case ix.freshLocked(now, maxAge):
+		s.State = IndexReady
+	default:
+		s.State = IndexStale
+	}
+	return s
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// cacheChange is what an index update makes stale in the cache: the phone
+// and email lookups of the old and new keys, and the customer itself.
+type cacheChange struct {
+	id                 string
+	e                  *indexedCustomer // nil: removed
+	oldPhone, newPhone string
+	oldEmail, newEmail string
+}
+
+// changeOf describes replacing old by e, or reports that nothing a lookup
+// shows changed.
+func changeOf(old, e *indexedCustomer) (cacheChange, bool) {
+	ch := cacheChange{id: e.id, e: e, newPhone: e.phoneKey, newEmail: e.emailKey}
+	if old == nil {
+		return ch, true
+	}
+	ch.oldPhone, ch.oldEmail = old.phoneKey, old.emailKey
+	return ch, old.updated != e.updated || old.phoneKey != e.phoneKey || old.emailKey != e.emailKey
+}
+
+// applyCacheChanges drops the lookups an index update made stale. Customers
+// are refreshed in the cache only when already held there and older, so a
+// build does not flood the cache; force stores them regardless, as for a
+// webhook, which is newer than anything cached.
+func (b *Backend) applyCacheChanges(changes []cacheChange, force bool) {
+	for _, ch := range changes {
+		for _, k := range []string{ch.oldPhone, ch.newPhone} {
+			if k != "" {
+				b.cache.Delete(KindPhone, k)
+			}
+		}
+		for _, k := range []string{ch.oldEmail, ch.newEmail} {
+			if k != "" {
+				b.cache.Delete(KindEmail, k)
+			}
+		}
+		if ch.e == nil {
+			b.cache.Delete(KindCustomer, ch.id)
+			continue
+		}
+		if !force {
+			v, ok := b.cache.Get(KindCustomer, ch.id)
+			cached, _ := v.(*whatalo.Customer)
+			if !ok || cached == nil || nanos(cached.UpdatedAt) >= ch.e.updated {
+				continue
+			}
+		}
+		c := ch.e.customer()
+		b.cache.Set(KindCustomer, ch.id, &c)
+	}
+}
+
+// IndexStatus reports the phone index's state.
+func (b *Backend) IndexStatus() IndexStatus {
+	return b.index.status(b.now(), b.opts.Index.MaxAge)
+}
+
+func (b *Backend) observeIndex() {
+	if b.opts.Observer == nil {
+		return
+	}
+	s := b.IndexStatus()
+	b.opts.Observer.ObserveIndex(b.opts.Name, s.Customers, s.Keys, s.LastSync)
+}
+
+// indexedByPhone answers a phone lookup from the index when it is fresh.
+func (b *Backend) indexedByPhone(key string) ([]whatalo.Customer, bool) {
+	return b.index.lookup(false, key, b.now(), b.opts.Index.MaxAge)
+}
+
+// indexedByEmail answers an email lookup (lowercase) from the index when
+// it is fresh.
+func (b *Backend) indexedByEmail(email string) ([]whatalo.Customer, bool) {
+	return b.index.lookup(true, email, b.now(), b.opts.Index.MaxAge)
+}
+
+// Run does the store's background work until ctx ends: it builds the phone
+// index, refreshes it every RefreshInterval and rebuilds it every
+// RebuildInterval, all at Background priority in the rate limiter. A failed
+// sync keeps the index as it was and is retried with backoff. Run returns
+// when ctx is done; a second concurrent Run only waits for its ctx.
+func (b *Backend) Run(ctx context.Context) {
+	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
+		<-ctx.Done()
+		return
+	}
+	defer b.running.Store(false)
+	ctx = whatalo.WithPriority(ctx, whatalo.Background)
+	o := b.opts.Index
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var nextRebuild time.Time
+	failures, rebuildFailures := 0, 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		built, _, _ := b.index.syncState()
+		full := !built || !time.Now().Before(nextRebuild)
+		var err error
+		if full {
+			err = b.buildIndex(ctx)
+		} else {
+			err = b.refreshIndex(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil:
+			failures = 0
+			if full {
+				rebuildFailures = 0
+				nextRebuild = time.Now().Add(o.RebuildInterval)
+			}
+			timer.Reset(o.RefreshInterval)
+		case errors.Is(err, errIndexTooLarge):
+			b.index.fail(err)
+			b.observeIndex()
+			b.log.Error("phone index given up; lookups search Whatalo", "err", err)
+			<-ctx.Done()
+			return
+		case full && built:
+			// The index in place is still good: keep refreshing it and
+			// try the rebuild again later.
+			rebuildFailures++
+			b.index.fail(err)
+			delay := retryDelay(o.RefreshInterval, rebuildFailures, true)
+			nextRebuild = time.Now().Add(delay)
+			b.log.Warn("phone index rebuild failed", "failures", rebuildFailures, "retry_in", delay, "err", err)
+			timer.Reset(o.RefreshInterval)
+		default:
+			failures++
+			b.index.fail(err)
+			delay := retryDelay(o.RefreshInterval, failures, built)
+			b.log.Warn("phone index sync failed", "build", full, "failures", failures, "retry_in", delay, "err", err)
+			timer.Reset(delay)
+		}
+		if err != nil {
+			b.observeIndex()
+		}
+	}
+}
+
+// retryDelay is the wait after the n-th failed sync in a row: doubling from
+// the refresh interval (from at most 5 s before the first build, so the
+// index is not long delayed by one bad start), capped at maxRetryDelay or
+// the interval if that is longer.
+func retryDelay(every time.Duration, n int, built bool) time.Duration {
+	base := every
+	if !built {
+		base = min(every, 5*time.Second)
+	}
+	return min(base<<min(n-1, 8), max(every, maxRetryDelay))
+}
+
+// indexRegion is the region phones are read in: the configured one, else
+// the store's country. Without either, national numbers cannot be indexed,
+// so the sync fails rather than answer "not found" for them.
+func (b *Backend) indexRegion(ctx context.Context) (string, error) {
+	if b.opts.Region != "" {
+		return b.opts.Region, nil
+	}
+	// Interactive: the load is shared with any lookup that needs it too,
+	// which should not wait on the background share.
+	s, err := b.storeInfo(whatalo.WithPriority(ctx, whatalo.Interactive))
+	if err != nil {
+		return "", fmt.Errorf("read store country for the phone index: %w", err)
+	}
+	return strings.ToUpper(s.CountryCode), nil
+}
+
+// buildIndex reads every customer into a new index and swaps it in whole,
+// which is how deleted customers leave it.
+func (b *Backend) buildIndex(ctx context.Context) error {
+	region, err := b.indexRegion(ctx)
+	if err != nil {
+		return err
+	}
+	b.index.beginBuild()
+	d := newIndexData(0)
+	var watermark time.Time
+	err = b.pageCustomers(ctx, func(cs []whatalo.Customer) (bool, error) {
+		for i := range cs {
+			d.put(b.index.reuse(compact(&cs[i]), region))
+			watermark = later(watermark, cs[i].UpdatedAt)
+		}
+		if len(d.customers) > maxIndexCustomers {
+			return false, fmt.Errorf("build phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
+		}
+		return true, nil
+	})
+	if err != nil {
+		b.index.endBuild()
+		return fmt.Errorf("build phone index: %w", err)
+	}
+	changes := b.index.diff(d)
+	b.index.swap(d, region, watermark, b.now())
+	b.applyCacheChanges(changes, false)
+	b.observeIndex()
+	return nil
+}
+
+// reuse returns the entry the index holds for e's customer when nothing
+// changed, so a rebuild holds one copy of unchanged customers and skips
+// normalising their phones; otherwise e with its keys.
+func (ix *phoneIndex) reuse(e *indexedCustomer, region string) *indexedCustomer {
+	ix.mu.RLock()
+	held := ix.data.customers[e.id]
+	same := held != nil && ix.region == region && held.sameData(e)
+	ix.mu.RUnlock()
+	if same {
+		return held
+	}
+	return e.withKeys(region)
+}
+
+// diff lists what replacing the index by d changes, for the cache. It reads
+// the current index under the read lock; d is not shared yet.
+func (ix *phoneIndex) diff(d *indexData) []cacheChange {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var changes []cacheChange
+	for id, e := range d.customers {
+		if ch, ok := changeOf(ix.data.customers[id], e); ok {
+			changes = append(changes, ch)
+		}
+	}
+	for id, old := range ix.data.customers {
+		if d.customers[id] == nil {
+			changes = append(changes, cacheChange{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey})
+		}
+	}
+	return changes
+}
+
+// refreshIndex reads the customers updated since the last sync, newest
+// first, until one is older than the watermark.
+func (b *Backend) refreshIndex(ctx context.Context) error {
+	_, region, watermark := b.index.syncState()
+	cutoff := watermark.Add(-indexOverlap)
+	var es []*indexedCustomer
+	seen := watermark
+	err := b.pageCustomers(ctx, func(cs []whatalo.Customer) (bool, error) {
+		for i := range cs {
+			if cs[i].UpdatedAt.Before(cutoff) {
+				return false, nil
+			}
+			es = append(es, newIndexed(cs[i], region))
+			seen = later(seen, cs[i].UpdatedAt)
+		}
+		if len(es) > maxIndexCustomers {
+			return false, fmt.Errorf("refresh phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("refresh phone index: %w", err)
+	}
+	b.applyCacheChanges(b.index.merge(es, seen, b.now()), false)
+	b.observeIndex()
+	return nil
+}
+
+// pageCustomers lists customers by updated_at, newest first, handing each
+// page to each until it returns false or fails, or the list ends.
+func (b *Backend) pageCustomers(ctx context.Context, each func([]whatalo.Customer) (bool, error)) error {
+	opts := &whatalo.CustomerListOptions{
+		Sort:    whatalo.CustomerSortUpdatedAt,
+		Order:   whatalo.SortDesc,
+		PerPage: b.opts.Index.PageSize,
+	}
+	for page := 1; ; {
+		opts.Page = page
+		cs, resp, err := b.listPage(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("list customers page %d: %w", page, err)
+		}
+		more, err := each(cs)
+		if err != nil || !more {
+			return err
+		}
+		next := resp.NextPage()
+		if next <= page || len(cs) == 0 {
+			return nil
+		}
+		page = next
+	}
+}
+
+// listPage reads one page. Being rate limited is not a failure for
+// background work: it waits its turn and asks again.
+func (b *Backend) listPage(ctx context.Context, opts *whatalo.CustomerListOptions) ([]whatalo.Customer, *whatalo.Response, error) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, indexPageTimeout)
+		cs, resp, err := b.client.Customers.List(pctx, opts)
+		cancel()
+		if err == nil || !errors.Is(err, whatalo.ErrRateLimited) || ctx.Err() != nil {
+			return cs, resp, err
+		}
+		t := time.NewTimer(rateLimitWait(err))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// rateLimitWait is how long to wait after a rate-limited call: what Whatalo
+// or the limiter said, within bounds.
+func rateLimitWait(err error) time.Duration {
+	d := time.Second
+	var we *whatalo.Error
+	var le *whatalo.LimiterError
+	switch {
+	case errors.As(err, &we) && we.RetryAfter > 0:
+		d = we.RetryAfter
+	case errors.As(err, &le) && le.Wait > 0:
+		d = le.Wait
+	}
+	return min(max(d, 100*time.Millisecond), time.Minute)
+}
