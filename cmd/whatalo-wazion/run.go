@@ -16,6 +16,11 @@ const usage = `whatalo-wazion connects a Whatalo store to WAzion's CRM endpoints
 Usage:
   whatalo-wazion [serve] [--config FILE]   run the service (default)
   whatalo-wazion demo                      run it offline on the embedded demo store
+  whatalo-wazion check [--json]            validate config and probe each store's key and scopes
+  whatalo-wazion wazion-settings --public-url URL   what to enter in WAzion's CRM settings
+  whatalo-wazion selftest --public-url URL          call the public URLs the way WAzion does
+  whatalo-wazion import customers.csv      bulk-create customers within the rate limit
+  whatalo-wazion webhooks register|list    manage the Whatalo webhook subscription
   whatalo-wazion healthcheck               probe /healthz of a running service (for containers)
   whatalo-wazion version                   print the version
 
@@ -40,6 +45,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, getenv, stdout, stderr)
+	case "wazion-settings":
+		return runWazionSettings(ctx, rest, getenv, stdout, stderr)
+	case "selftest":
+		return runSelftest(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, getenv, stdout, stderr)
+	case "webhooks":
+		return runWebhooks(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, getenv, stdout)
 	case "version":

@@ -103,9 +103,11 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // fiberConfig sets the server's limits deliberately: timeouts that outlast
-// WAzion's 10 s budget, a body cap above the WAzion routes' own so they can
-// answer an oversized body with JSON, and a connection cap.
-func fiberConfig(cfg *config.Config, errorHandler fiber.ErrorHandler) fiber.Config {
+// WAzion's 10 s budget, a body cap above the WAzion routes' own (the
+// webhook route reads up to 1 MiB; the WAzion routes answer larger bodies
+// with JSON through wazion.FiberConfig's error handler), and a connection
+// cap.
+func fiberConfig(cfg *config.Config) fiber.Config {
 	return fiber.Config{
 		AppName:               "whatalo-wazion",
 		DisableStartupMessage: true,
@@ -114,9 +116,6 @@ func fiberConfig(cfg *config.Config, errorHandler fiber.ErrorHandler) fiber.Conf
 		WriteTimeout:          cfg.Server.WriteTimeout,
 		IdleTimeout:           cfg.Server.IdleTimeout,
 		Concurrency:           cfg.Server.Concurrency,
-		ErrorHandler:          errorHandler,
 		ReadBufferSize:        16 << 10,
 	}
 }
-
-

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
@@ -25,12 +26,18 @@ type service struct {
 	tenants  *wazion.Tenants
 	backends map[string]*adapter.Backend
 	stores   []string // names in configuration order
+	metrics  *metrics
+	wopts    wazion.Options
+
+	// Background work started by Start, ended by Close.
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 }
 
 // newService builds every part from the configuration. It makes no
 // network call: stores are probed by the background work and /readyz.
 func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
-	s := &service{cfg: cfg, log: log, backends: map[string]*adapter.Backend{}}
+	s := &service{cfg: cfg, log: log, backends: map[string]*adapter.Backend{}, metrics: newMetrics()}
 	adapter.WarmPhoneMetadata()
 	// Stores that share an API key share its limiter: the rate limit is
 	// Whatalo's per key, not per store entry.
@@ -51,11 +58,12 @@ func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
 			whatalo.WithBaseURL(sc.BaseURL),
 			whatalo.WithLimiter(lim),
 			whatalo.WithLogger(log.With("store", sc.Name)),
+			whatalo.WithObserver(s.metrics.storeObserver(sc.Name)),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", sc.Name, err)
 		}
-		b := adapter.New(client, backendOptions(cfg, sc, log))
+		b := adapter.New(client, backendOptions(cfg, sc, log, s.metrics))
 		s.backends[sc.Name] = b
 		s.stores = append(s.stores, sc.Name)
 		tokens := make([]string, 0, len(sc.Tokens))
@@ -64,39 +72,38 @@ func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
 		}
 		tenants = append(tenants, wazion.Tenant{
 			Name: sc.Name, Tokens: tokens, TokenHeader: sc.TokenHeader, Language: sc.LabelLanguage, Backend: b,
+			RateLimit: max(0, cfg.Server.TokenRate), RateBurst: cfg.Server.TokenBurst,
 		})
 	}
 	var err error
 	if s.tenants, err = wazion.NewTenants(tenants); err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
-	s.app = fiber.New(fiberConfig(cfg, s.errorHandler))
+	s.metrics.watchIndexState(s.stores, func(store string) string {
+		return s.backends[store].IndexStatus().State
+	})
+	s.wopts = wazion.Options{
+		BodyLimit: cfg.Server.BodyLimit,
+		Margin:    cfg.Server.Margin,
+		Logger:    log,
+		Observer:  s.metrics,
+	}
+	s.app = fiber.New(wazion.FiberConfig(fiberConfig(cfg), s.tenants, s.wopts))
 	s.routes()
 	return s, nil
 }
 
 // backendOptions maps a store's configuration to the adapter's options.
-func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger) adapter.Options {
+func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger, m *metrics) adapter.Options {
 	locales := make([]adapter.LocaleRule, 0, len(sc.Locales))
 	for _, l := range sc.Locales {
-		locales = append(locales, adapter.LocaleRule{
-			Countries: l.Countries, Locale: l.Locale, Domain: l.Domain, PathPrefix: l.PathPrefix, Query: l.Query,
-		})
-	}
-	urls := adapter.DefaultURLTemplates()
-	for dst, src := range map[*string]string{
-		&urls.Customer: sc.URLs.Customer, &urls.Order: sc.URLs.Order,
-		&urls.Product: sc.URLs.Product, &urls.Variant: sc.URLs.Variant,
-	} {
-		if src != "" {
-			*dst = src
-		}
+		locales = append(locales, adapter.LocaleRule(l))
 	}
 	return adapter.Options{
 		Name:            sc.Name,
 		Region:          sc.Region,
 		Language:        sc.LabelLanguage,
-		URLs:            urls,
+		URLs:            adapter.URLTemplates(sc.URLs),
 		Locales:         locales,
 		OrdersCount:     sc.Orders.Count,
 		OrdersWithItems: sc.Orders.WithItems,
@@ -122,16 +129,36 @@ func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger) adapt
 			NegativeTTL: cfg.Cache.Negative,
 			MaxStale:    cfg.Cache.MaxStale,
 			MaxEntries:  cfg.Cache.MaxEntries,
+			Observer:    m.cacheObserver(sc.Name),
 		},
-		Logger: log,
+		Index: adapter.IndexOptions{
+			Disabled:        cfg.Index.Disabled,
+			RefreshInterval: cfg.Index.RefreshInterval,
+			RebuildInterval: cfg.Index.RebuildInterval,
+		},
+		WebhookSecret: sc.WebhookSecret.Value(),
+		Observer:      m,
+		Logger:        log,
 	}
 }
 
-// Start begins each store's background work.
-func (s *service) Start(ctx context.Context) {}
+// Start begins each store's background work (the phone index sync), which
+// runs until ctx ends or Close is called. Call it at most once.
+func (s *service) Start(ctx context.Context) {
+	ctx, s.stopBackground = context.WithCancel(ctx)
+	for _, name := range s.stores {
+		b := s.backends[name]
+		s.background.Go(func() { b.Run(ctx) })
+	}
+}
 
-// Close releases every backend.
+// Close stops the background work, waits for it to end, and releases every
+// backend.
 func (s *service) Close() {
+	if s.stopBackground != nil {
+		s.stopBackground()
+	}
+	s.background.Wait()
 	for _, b := range s.backends {
 		b.Close()
 	}
@@ -139,34 +166,13 @@ func (s *service) Close() {
 
 // routes lists every route of the service.
 func (s *service) routes() {
-	s.app.Get("/healthz", func(c *fiber.Ctx) error {
-		return c.JSON(fiber.Map{"status": "ok"})
-	})
-	wazion.Register(s.app, s.tenants, wazion.Options{
-		BodyLimit: s.cfg.Server.BodyLimit,
-		Margin:    s.cfg.Server.Margin,
-		Logger:    s.log,
-	})
-}
-
-// errorHandler answers errors raised outside the handlers (an oversized
-// body, an unknown route). WAzion routes still get HTTP 200 and JSON with an
-// error field, because WAzion counts any other answer against the store.
-func (s *service) errorHandler(c *fiber.Ctx, err error) error {
-	code := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		code = fe.Code
-	}
-	msg := strings.ToLower(fiber.ErrInternalServerError.Message)
-	if fe != nil {
-		msg = strings.ToLower(fe.Message)
-	}
-	if strings.HasPrefix(c.Path(), "/wazion/") {
-		if code == fiber.StatusRequestEntityTooLarge {
-			msg = "request body too large"
-		}
-		return c.Status(fiber.StatusOK).JSON(fiber.Map{"found": false, "error": msg})
-	}
-	return c.Status(code).JSON(fiber.Map{"error": msg})
+	s.app.Get("/healthz", handleHealthz())
+	s.app.Get("/readyz", s.handleReadyz())
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		Registry:            s.metrics.reg, // exports promhttp_metric_handler_errors_total
+		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+		MaxRequestsInFlight: 4,
+	})))
+	s.app.Post("/webhooks/whatalo/:store", s.handleWebhook())
+	wazion.Register(s.app, s.tenants, s.wopts)
 }

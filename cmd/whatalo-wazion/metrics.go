@@ -1,0 +1,276 @@
+package main
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+// metricsNamespace prefixes every metric of the service.
+const metricsNamespace = "whatalo_wazion"
+
+// Histogram buckets, in seconds. Requests span a cached answer (about a
+// millisecond) to WAzion's 10 s budget; limiter waits run from nothing to
+// the minutes a background sync may queue for.
+var (
+	latencyBuckets     = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	limiterWaitBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+)
+
+// webhookEvents are Whatalo's published webhook events; anything else is
+// counted as "unknown", as the adapter does, so a sender cannot grow the
+// label set.
+var webhookEvents = map[string]bool{
+	"order.created": true, "order.updated": true, "order.cancelled": true, "order.completed": true,
+	"product.created": true, "product.updated": true, "product.deleted": true,
+	"customer.created": true, "customer.updated": true,
+	"checkout.completed": true, "checkout.abandoned": true,
+}
+
+// Webhook results counted by the route itself, before a delivery reaches a
+// store's Backend.
+const (
+	webhookUnknownStore = "unknown_store"
+	webhookTooLarge     = "too_large"
+)
+
+// indexStates are the values of adapter.IndexStatus.State, exported as an
+// enum gauge.
+var indexStates = []string{"disabled", "building", "ready", "stale", "failed"}
+
+// metrics is the service's Prometheus instrumentation. It owns its registry,
+// so several services (tests) never share counters, and it implements the
+// observer interfaces of the packages it watches: wazion.Observer,
+// adapter.Observer, and, per store, whatalo.Observer and the cache observer.
+//
+// Every label value comes from a bounded set: store names from the
+// configuration, endpoints and outcomes from wazion, cache kinds and results
+// from adapter, routes as patterns ("GET /customers/{id}"), webhook events
+// from Whatalo's published list.
+type metrics struct {
+	reg *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	cacheLookups    *prometheus.CounterVec
+	upstream        *prometheus.CounterVec
+	upstreamLatency *prometheus.HistogramVec
+	limiterWait     *prometheus.HistogramVec
+	limiterRejects  *prometheus.CounterVec
+	budgetRemaining *prometheus.GaugeVec
+	budgetLimit     *prometheus.GaugeVec
+	budgetReset     *prometheus.GaugeVec
+	indexCustomers  *prometheus.GaugeVec
+	indexKeys       *prometheus.GaugeVec
+	indexLastSync   *prometheus.GaugeVec
+	webhooks        *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "requests_total",
+			Help: "WAzion requests answered, by endpoint, outcome and store (store is empty when the token matched none).",
+		}, []string{"endpoint", "outcome", "store"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "request_duration_seconds",
+			Help:    "Time to answer a WAzion request, by endpoint.",
+			Buckets: latencyBuckets,
+		}, []string{"endpoint"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "cache_lookups_total",
+			Help: "Cache lookups by store, cache (kind of data) and result (hit, stale, miss, stale_error, error, bypass, refresh_error).",
+		}, []string{"store", "cache", "result"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "upstream_requests_total",
+			Help: "Whatalo API attempts (retries included) by store, route pattern and HTTP status (\"error\" when no response arrived).",
+		}, []string{"store", "route", "status"}),
+		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "upstream_request_duration_seconds",
+			Help:    "Duration of Whatalo API attempts by store and route pattern.",
+			Buckets: latencyBuckets,
+		}, []string{"store", "route"}),
+		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "limiter_wait_seconds",
+			Help:    "Time Whatalo API attempts waited for the rate limiter, by store and priority (interactive, background).",
+			Buckets: limiterWaitBuckets,
+		}, []string{"store", "priority"}),
+		limiterRejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "limiter_rejections_total",
+			Help: "Whatalo API attempts refused by the rate limiter because their turn would come after their deadline.",
+		}, []string{"store", "priority"}),
+		budgetRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_budget_remaining",
+			Help: "Requests left in Whatalo's current rate-limit window for the store's API key (last X-RateLimit-Remaining).",
+		}, []string{"store"}),
+		budgetLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_budget_limit",
+			Help: "Whatalo's rate limit per window for the store's API key (last X-RateLimit-Limit).",
+		}, []string{"store"}),
+		budgetReset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_budget_reset_timestamp_seconds",
+			Help: "When Whatalo's current rate-limit window ends for the store's API key (last X-RateLimit-Reset), in Unix seconds.",
+		}, []string{"store"}),
+		indexCustomers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "index_customers",
+			Help: "Customers in the store's phone index.",
+		}, []string{"store"}),
+		indexKeys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "index_keys",
+			Help: "Phone and email keys in the store's phone index.",
+		}, []string{"store"}),
+		indexLastSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "index_last_sync_timestamp_seconds",
+			Help: "When the store's phone index last finished a sync with Whatalo, in Unix seconds; absent until the first sync.",
+		}, []string{"store"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "webhooks_total",
+			Help: "Whatalo webhook deliveries by store, event (\"unknown\" outside Whatalo's published list) and result.",
+		}, []string{"store", "event", "result"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+		m.requests, m.requestDuration, m.cacheLookups,
+		m.upstream, m.upstreamLatency, m.limiterWait, m.limiterRejects,
+		m.budgetRemaining, m.budgetLimit, m.budgetReset,
+		m.indexCustomers, m.indexKeys, m.indexLastSync, m.webhooks,
+	)
+	return m
+}
+
+// ObserveRequest implements wazion.Observer.
+func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, outcome, store).Inc()
+	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// ObserveWebhook implements adapter.Observer.
+func (m *metrics) ObserveWebhook(store, event, result string) {
+	m.webhooks.WithLabelValues(store, webhookEventLabel(event), result).Inc()
+}
+
+// ObserveIndex implements adapter.Observer.
+func (m *metrics) ObserveIndex(store string, customers, keys int, lastSync time.Time) {
+	m.indexCustomers.WithLabelValues(store).Set(float64(customers))
+	m.indexKeys.WithLabelValues(store).Set(float64(keys))
+	if !lastSync.IsZero() {
+		m.indexLastSync.WithLabelValues(store).Set(float64(lastSync.UnixNano()) / 1e9)
+	}
+}
+
+// webhookEventLabel bounds the event label to Whatalo's published events.
+func webhookEventLabel(event string) string {
+	if webhookEvents[event] {
+		return event
+	}
+	return "unknown"
+}
+
+// cacheObserver returns the adapter.CacheOptions.Observer of one store.
+func (m *metrics) cacheObserver(store string) func(kind, result string) {
+	lookups := m.cacheLookups.MustCurryWith(prometheus.Labels{"store": store})
+	return func(kind, result string) {
+		lookups.WithLabelValues(kind, result).Inc()
+	}
+}
+
+// storeObserver returns the whatalo.Observer of one store's client.
+func (m *metrics) storeObserver(store string) whatalo.Observer {
+	l := prometheus.Labels{"store": store}
+	return &upstreamObserver{
+		requests:  m.upstream.MustCurryWith(l),
+		latency:   m.upstreamLatency.MustCurryWith(l),
+		wait:      m.limiterWait.MustCurryWith(l),
+		rejects:   m.limiterRejects.MustCurryWith(l),
+		remaining: m.budgetRemaining.WithLabelValues(store),
+		limit:     m.budgetLimit.WithLabelValues(store),
+		reset:     m.budgetReset.WithLabelValues(store),
+	}
+}
+
+// watchIndexState exports whatalo_wazion_index_state{store,state}: 1 for
+// each store's current index state and 0 for the others, read at scrape
+// time from state.
+func (m *metrics) watchIndexState(stores []string, state func(store string) string) {
+	m.reg.MustRegister(&indexStateCollector{
+		desc: prometheus.NewDesc(metricsNamespace+"_index_state",
+			"State of the store's phone index: 1 for the current state (disabled, building, ready, stale, failed), 0 for the others.",
+			[]string{"store", "state"}, nil),
+		stores: stores,
+		state:  state,
+	})
+}
+
+// upstreamObserver is the whatalo.Observer of one store, with the store
+// label already applied.
+type upstreamObserver struct {
+	requests  *prometheus.CounterVec
+	latency   prometheus.ObserverVec
+	wait      prometheus.ObserverVec
+	rejects   *prometheus.CounterVec
+	remaining prometheus.Gauge
+	limit     prometheus.Gauge
+	reset     prometheus.Gauge
+}
+
+var _ whatalo.Observer = (*upstreamObserver)(nil)
+
+func (o *upstreamObserver) ObserveRequest(route string, status int, d time.Duration) {
+	o.requests.WithLabelValues(route, statusLabel(status)).Inc()
+	o.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (o *upstreamObserver) ObserveLimiterWait(p whatalo.Priority, d time.Duration) {
+	o.wait.WithLabelValues(p.String()).Observe(d.Seconds())
+}
+
+func (o *upstreamObserver) ObserveLimiterReject(p whatalo.Priority) {
+	o.rejects.WithLabelValues(p.String()).Inc()
+}
+
+func (o *upstreamObserver) ObserveRateLimit(remaining, limit int, reset time.Time) {
+	o.remaining.Set(float64(remaining))
+	o.limit.Set(float64(limit))
+	if !reset.IsZero() {
+		o.reset.Set(float64(reset.Unix()))
+	}
+}
+
+// statusLabel is the HTTP status as a label value, "error" when no response
+// arrived (connection refused, timeout).
+func statusLabel(status int) string {
+	if status <= 0 {
+		return "error"
+	}
+	return strconv.Itoa(status)
+}
+
+// indexStateCollector reads each store's index state when scraped, so the
+// state is never older than the scrape.
+type indexStateCollector struct {
+	desc   *prometheus.Desc
+	stores []string
+	state  func(store string) string
+}
+
+func (c *indexStateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *indexStateCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, store := range c.stores {
+		current := c.state(store)
+		for _, st := range indexStates {
+			v := 0.0
+			if st == current {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, store, st)
+		}
+	}
+}
