@@ -149,7 +149,9 @@ func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]wha
 // since search matches substrings of any field.
 func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatalo.Customer, error) {
 	if cs, ok := b.indexedByPhone(key); ok {
-		annotateCache(ctx, ResultHit) // nothing went upstream
+		// The index is the phone cache in effect: nothing went upstream.
+		b.cache.observe(KindPhone, ResultHit)
+		annotateCache(ctx, ResultHit)
 		return cs, nil
 	}
 	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
@@ -205,6 +207,7 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 		return nil, nil
 	}
 	if cs, ok := b.indexedByEmail(email); ok {
+		b.cache.observe(KindEmail, ResultHit)
 		annotateCache(ctx, ResultHit)
 		return cs, nil
 	}
