@@ -14,9 +14,10 @@ import (
 )
 
 // Demo credentials: the embedded fake accepts only these, and they guard
-// nothing but the demo store.
+// nothing but the demo store. The key is a live-style key so the demo runs
+// at the live limit (1,000 a minute) and a burst of curl lines never waits.
 const (
-	demoAPIKey        = "wk_test_demo"
+	demoAPIKey        = "wk_live_demo"
 	demoToken         = "demo-token"
 	demoWebhookSecret = "demo-webhook-secret"
 )

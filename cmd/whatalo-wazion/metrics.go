@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -218,6 +219,12 @@ type upstreamObserver struct {
 	remaining prometheus.Gauge
 	limit     prometheus.Gauge
 	reset     prometheus.Gauge
+
+	// Responses of parallel calls arrive in any order: within one rate
+	// window the lowest remaining figure is the current one.
+	mu       sync.Mutex
+	lastLow  int
+	lastSeen time.Time // reset of the window lastLow belongs to
 }
 
 var _ whatalo.Observer = (*upstreamObserver)(nil)
@@ -236,7 +243,13 @@ func (o *upstreamObserver) ObserveLimiterReject(p whatalo.Priority) {
 }
 
 func (o *upstreamObserver) ObserveRateLimit(remaining, limit int, reset time.Time) {
-	o.remaining.Set(float64(remaining))
+	o.mu.Lock()
+	newWindow := reset.Sub(o.lastSeen).Abs() > time.Second || o.lastSeen.IsZero()
+	if newWindow || remaining < o.lastLow {
+		o.lastLow, o.lastSeen = remaining, reset
+		o.remaining.Set(float64(remaining))
+	}
+	o.mu.Unlock()
 	o.limit.Set(float64(limit))
 	if !reset.IsZero() {
 		o.reset.Set(float64(reset.Unix()))

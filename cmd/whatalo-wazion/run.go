@@ -28,11 +28,20 @@ Without --config, one store is configured from the environment
 (WHATALO_API_KEY, WAZION_TOKEN, ...); see the README.
 `
 
-// errUsage marks errors whose message already explains the command line.
-var errUsage = errors.New("usage")
+// errHelp is returned by parseFlags when -h or --help was asked for: the
+// usage is printed and the command ends successfully without running.
+var errHelp = errors.New("help requested")
 
 // run is the whole program, so tests can run it as a user would.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd, rest := "serve", []string{}
 	if len(args) > 1 {
 		rest = args[1:]
@@ -79,7 +88,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return errHelp
 		}
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}

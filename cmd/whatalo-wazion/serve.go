@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -92,11 +93,22 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.String())
 	stopBackground()
-	if err := s.app.ShutdownWithTimeout(cfg.Server.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := s.app.ShutdownWithTimeout(cfg.Server.ShutdownTimeout)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// Requests still running past the drain deadline are cut off:
+		// the process must still exit.
+		s.log.Warn("drain deadline passed with requests in flight", "drain_timeout", cfg.Server.ShutdownTimeout.String())
+	case err != nil:
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !strings.Contains(err.Error(), "closed") {
-		return fmt.Errorf("serve: %w", err)
+	select {
+	case err := <-errc:
+		if err != nil && !strings.Contains(err.Error(), "closed") {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-time.After(time.Second):
+		// The listener loop did not return after a timed-out drain.
 	}
 	s.log.Info("stopped")
 	return nil
