@@ -110,6 +110,8 @@ Ready-to-paste requests:
   curl '%s/wazion/globalSearch?%s'
   curl '%s/wazion/sidePanel_CustomerInfo?%s'
   curl %s/metrics
+Check it the way WAzion calls it:
+  go run ./cmd/whatalo-wazion selftest --public-url %s --token %s
 Press Ctrl-C to stop.
 `, base, demoToken, fakeURL, demoAPIKey,
 		base, q("phone", "+18095551234"),
@@ -121,5 +123,6 @@ Press Ctrl-C to stop.
 		demoToken, base,
 		base, q("query", "1001"),
 		base, q("phone", "+18095551234", "test", "true"),
-		base)
+		base,
+		base, demoToken)
 }

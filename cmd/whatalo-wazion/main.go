@@ -2,7 +2,10 @@
 //
 // Subcommands: serve (default) runs the service from the environment or a
 // YAML file; demo runs it offline against an embedded fake Whatalo holding the
-// demo store.
+// demo store; check probes each store's key and scopes; wazion-settings and
+// selftest help set up and verify WAzion's side; import bulk-creates
+// customers from CSV within the rate limit; webhooks registers the Whatalo
+// webhook subscription.
 package main
 
 import (
