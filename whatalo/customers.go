@@ -69,12 +69,7 @@ func (o *CustomerListOptions) values() url.Values {
 
 // List returns one page of customers.
 func (s *CustomersService) List(ctx context.Context, opts *CustomerListOptions) ([]Customer, *Response, error) {
-	var cs []Customer
-	resp, err := s.client.do(ctx, "GET /customers", "/customers", opts.values(), nil, &cs)
-	if err != nil {
-		return nil, resp, err
-	}
-	return cs, resp, nil
+	return fetchList[Customer](ctx, s.client, "GET /customers", "/customers", opts.values())
 }
 
 // All walks every page of the list from opts.Page, 100 per page unless
@@ -95,42 +90,17 @@ func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions) i
 
 // Get returns one customer.
 func (s *CustomersService) Get(ctx context.Context, id string) (*Customer, *Response, error) {
-	const route = "GET /customers/{id}"
-	eid, err := escapeID(route, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := new(Customer)
-	resp, err := s.client.do(ctx, route, "/customers/"+eid, nil, nil, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return fetchID[Customer](ctx, s.client, "GET /customers/{id}", "/customers/", id, "", nil)
 }
 
 // Create adds a customer; Name is required.
 func (s *CustomersService) Create(ctx context.Context, in CustomerInput) (*Customer, *Response, error) {
-	c := new(Customer)
-	resp, err := s.client.do(ctx, "POST /customers", "/customers", nil, in, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return fetch[Customer](ctx, s.client, "POST /customers", "/customers", nil, in)
 }
 
 // Update changes the fields set in in and returns the stored customer.
 func (s *CustomersService) Update(ctx context.Context, id string, in CustomerInput) (*Customer, *Response, error) {
-	const route = "PATCH /customers/{id}"
-	eid, err := escapeID(route, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := new(Customer)
-	resp, err := s.client.do(ctx, route, "/customers/"+eid, nil, in, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return fetchID[Customer](ctx, s.client, "PATCH /customers/{id}", "/customers/", id, "", in)
 }
 
 // Count returns how many customers the store has.

@@ -70,12 +70,7 @@ func (o *OrderListOptions) values() url.Values {
 
 // List returns one page of orders, without items.
 func (s *OrdersService) List(ctx context.Context, opts *OrderListOptions) ([]Order, *Response, error) {
-	var os []Order
-	resp, err := s.client.do(ctx, "GET /orders", "/orders", opts.values(), nil, &os)
-	if err != nil {
-		return nil, resp, err
-	}
-	return os, resp, nil
+	return fetchList[Order](ctx, s.client, "GET /orders", "/orders", opts.values())
 }
 
 // All walks every page of the list from opts.Page, 100 per page unless
@@ -96,30 +91,14 @@ func (s *OrdersService) All(ctx context.Context, opts *OrderListOptions) iter.Se
 
 // Get returns one order with its items.
 func (s *OrdersService) Get(ctx context.Context, id string) (*Order, *Response, error) {
-	const route = "GET /orders/{id}"
-	eid, err := escapeID(route, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	o := new(Order)
-	resp, err := s.client.do(ctx, route, "/orders/"+eid, nil, nil, o)
-	if err != nil {
-		return nil, resp, err
-	}
-	return o, resp, nil
+	return fetchID[Order](ctx, s.client, "GET /orders/{id}", "/orders/", id, "", nil)
 }
 
 // Items returns an order's line items.
 func (s *OrdersService) Items(ctx context.Context, id string) ([]LineItem, *Response, error) {
-	const route = "GET /orders/{id}/items"
-	eid, err := escapeID(route, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	var items []LineItem
-	resp, err := s.client.do(ctx, route, "/orders/"+eid+"/items", nil, nil, &items)
+	items, resp, err := fetchID[[]LineItem](ctx, s.client, "GET /orders/{id}/items", "/orders/", id, "/items", nil)
 	if err != nil {
 		return nil, resp, err
 	}
-	return items, resp, nil
+	return *items, resp, nil
 }

@@ -56,12 +56,7 @@ func (o *ProductListOptions) values() url.Values {
 
 // List returns one page of products.
 func (s *ProductsService) List(ctx context.Context, opts *ProductListOptions) ([]Product, *Response, error) {
-	var ps []Product
-	resp, err := s.client.do(ctx, "GET /products", "/products", opts.values(), nil, &ps)
-	if err != nil {
-		return nil, resp, err
-	}
-	return ps, resp, nil
+	return fetchList[Product](ctx, s.client, "GET /products", "/products", opts.values())
 }
 
 // All walks every page of the list from opts.Page, 100 per page unless
@@ -82,15 +77,5 @@ func (s *ProductsService) All(ctx context.Context, opts *ProductListOptions) ite
 
 // Get returns one product.
 func (s *ProductsService) Get(ctx context.Context, id string) (*Product, *Response, error) {
-	const route = "GET /products/{id}"
-	eid, err := escapeID(route, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := new(Product)
-	resp, err := s.client.do(ctx, route, "/products/"+eid, nil, nil, p)
-	if err != nil {
-		return nil, resp, err
-	}
-	return p, resp, nil
+	return fetchID[Product](ctx, s.client, "GET /products/{id}", "/products/", id, "", nil)
 }
