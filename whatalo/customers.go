@@ -75,18 +75,10 @@ func (s *CustomersService) List(ctx context.Context, opts *CustomerListOptions) 
 // All walks every page of the list from opts.Page, 100 per page unless
 // opts.PerPage says otherwise. A failed page ends the sequence with its error.
 func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions) iter.Seq2[Customer, error] {
-	o := CustomerListOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.PerPage == 0 {
-		o.PerPage = maxPerPage
-	}
-	return paginate(ctx, o.Page, func(ctx context.Context, page int) ([]Customer, *Response, error) {
-		o.Page = page
-		return s.List(ctx, &o)
-	})
+	return walkAll(ctx, opts, s.List)
 }
+
+func (o *CustomerListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }
 
 // Get returns one customer.
 func (s *CustomersService) Get(ctx context.Context, id string) (*Customer, *Response, error) {

@@ -76,18 +76,10 @@ func (s *OrdersService) List(ctx context.Context, opts *OrderListOptions) ([]Ord
 // All walks every page of the list from opts.Page, 100 per page unless
 // opts.PerPage says otherwise. A failed page ends the sequence with its error.
 func (s *OrdersService) All(ctx context.Context, opts *OrderListOptions) iter.Seq2[Order, error] {
-	o := OrderListOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.PerPage == 0 {
-		o.PerPage = maxPerPage
-	}
-	return paginate(ctx, o.Page, func(ctx context.Context, page int) ([]Order, *Response, error) {
-		o.Page = page
-		return s.List(ctx, &o)
-	})
+	return walkAll(ctx, opts, s.List)
 }
+
+func (o *OrderListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }
 
 // Get returns one order with its items.
 func (s *OrdersService) Get(ctx context.Context, id string) (*Order, *Response, error) {

@@ -62,18 +62,10 @@ func (s *ProductsService) List(ctx context.Context, opts *ProductListOptions) ([
 // All walks every page of the list from opts.Page, 100 per page unless
 // opts.PerPage says otherwise. A failed page ends the sequence with its error.
 func (s *ProductsService) All(ctx context.Context, opts *ProductListOptions) iter.Seq2[Product, error] {
-	o := ProductListOptions{}
-	if opts != nil {
-		o = *opts
-	}
-	if o.PerPage == 0 {
-		o.PerPage = maxPerPage
-	}
-	return paginate(ctx, o.Page, func(ctx context.Context, page int) ([]Product, *Response, error) {
-		o.Page = page
-		return s.List(ctx, &o)
-	})
+	return walkAll(ctx, opts, s.List)
 }
+
+func (o *ProductListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }
 
 // Get returns one product.
 func (s *ProductsService) Get(ctx context.Context, id string) (*Product, *Response, error) {
