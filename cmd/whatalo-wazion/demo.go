@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -55,25 +54,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	svc, err := newService(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (set LISTEN_ADDR to use another address): %w", cfg.Listen, err)
-	}
-	printDemo(stdout, baseURL(ln.Addr()), fakeURL)
-	err = svc.Serve(ctx, ln)
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return serveConfig(ctx, cfg, stderr, func(addr net.Addr) {
+		printDemo(stdout, baseURL(addr), fakeURL)
+	})
 }
 
 // baseURL is how a person on this machine reaches addr.

@@ -26,7 +26,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(stdout, cfg.LogLevel)
+	return serveConfig(ctx, cfg, stdout, nil)
+}
+
+// serveConfig builds the service from cfg, logging to logOut, listens on
+// cfg.Listen, calls listening (when set) with the bound address, and serves
+// until ctx ends.
+func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, listening func(net.Addr)) error {
+	logger, err := newLogger(logOut, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -37,7 +44,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer svc.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return fmt.Errorf("listen on %s (set LISTEN_ADDR or listen: to use another address): %w", cfg.Listen, err)
+	}
+	if listening != nil {
+		listening(ln.Addr())
 	}
 	return svc.Serve(ctx, ln)
 }
