@@ -44,6 +44,9 @@ type Options struct {
 	// WebhookSecret signs this store's webhook deliveries. Empty: every
 	// delivery is refused as unsigned.
 	WebhookSecret string
+	// Shared connects the Backend to other replicas serving the store; the
+	// zero value runs it alone.
+	Shared SharedOptions
 	// Observer, if set, is told about webhook deliveries and index syncs.
 	Observer Observer
 	// Logger receives background errors; default discards.
@@ -83,6 +86,13 @@ type Backend struct {
 	// bg bounds background work started by webhooks; Close cancels it.
 	bg     context.Context
 	stopBg context.CancelFunc
+
+	// With other replicas (Options.Shared).
+	replica     string
+	listening   atomic.Bool // Run is applying the bus's messages
+	busReceived atomic.Int64
+	busErrors   atomic.Int64
+	share       indexShareState
 }
 
 var _ wazion.Backend = (*Backend)(nil)
@@ -115,6 +125,9 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		opts.Cache.Now = opts.Now
 	}
 	opts.Index = opts.Index.withDefaults()
+	if opts.Shared.Replica == "" {
+		opts.Shared.Replica = newReplicaName()
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -129,6 +142,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		now:      opts.Now,
 		index:    newPhoneIndex(opts.Index.Disabled),
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
+		replica:  opts.Shared.Replica,
 	}
 	b.bg, b.stopBg = context.WithCancel(whatalo.WithPriority(context.Background(), whatalo.Background))
 	b.refresher = newCustomerRefresher(b.bg, refreshWorkers, maxPendingRefreshes, b.refreshCustomer)

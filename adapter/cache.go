@@ -48,6 +48,9 @@ const (
 	// ResultRefreshError: a background refresh failed; the stale value stays
 	// in place. Only the Observer sees it, never a Fetch caller.
 	ResultRefreshError = "refresh_error"
+	// ResultSharedHit: nothing usable was held here, and a fresh value came
+	// from the shared second level (CacheOptions.Shared) without loading.
+	ResultSharedHit = "shared_hit"
 )
 
 // Defaults applied by NewCache to zero fields of CacheOptions.
@@ -93,6 +96,11 @@ type CacheOptions struct {
 	// metrics). It runs on the caller's goroutine, or on the refresh
 	// goroutine for ResultRefreshError, and must be fast.
 	Observer func(kind, result string)
+	// Shared, if set, is a second level shared with other replicas: a
+	// miss or a stale value reads it before loading, and what is loaded,
+	// Set or Deleted is written to it in the background. A hit here never
+	// touches it.
+	Shared SharedCache
 }
 
 // Cache holds one store's results from upstream. It is built on go-cache for
@@ -117,6 +125,8 @@ type Cache struct {
 
 	refreshMu  sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running
+
+	shared *sharedWriter // nil without CacheOptions.Shared
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -186,6 +196,9 @@ func NewCache(opts CacheOptions) *Cache {
 	}
 	if !opts.Disabled {
 		go c.sweep(opts.CleanupInterval)
+		if opts.Shared != nil {
+			c.shared = newSharedWriter(opts.Shared, c.ttl, opts.NegativeTTL)
+		}
 	}
 	return c
 }
@@ -206,7 +219,12 @@ func (c *Cache) sweep(every time.Duration) {
 // Close stops the background sweep. Entries stay readable; it is safe to
 // call more than once.
 func (c *Cache) Close() {
-	c.closeOnce.Do(func() { close(c.stop) })
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		if c.shared != nil {
+			c.shared.close()
+		}
+	})
 }
 
 // Fetch returns the cached value of (kind, key), or loads it.
@@ -246,7 +264,7 @@ func Fetch[T any](ctx context.Context, c *Cache, kind, key string, load func(ctx
 			c.observe(kind, ResultHit)
 			return v, ResultHit, nil
 		}
-		c.refresh(ctx, kind, key, func(ctx context.Context) (any, error) { return load(ctx) })
+		c.refresh(ctx, kind, key, func(ctx context.Context) (any, error) { return load(ctx) }, sharedDecoder[T](c))
 		c.observe(kind, ResultStale)
 		return v, ResultStale, nil
 	}
@@ -266,7 +284,7 @@ func fetchMiss[T any](ctx context.Context, c *Cache, kind, key string, load func
 	ch := c.group.DoChan(k, func() (any, error) {
 		lctx, cancel := detach(ctx, c.opts.RefreshTimeout)
 		defer cancel()
-		return c.loadAndStore(lctx, ownKind, k, func(ctx context.Context) (any, error) { return load(ctx) })
+		return c.loadAndStore(lctx, ownKind, k, func(ctx context.Context) (any, error) { return load(ctx) }, sharedDecoder[T](c))
 	})
 	if c.afterJoin != nil {
 		c.afterJoin()
@@ -283,13 +301,18 @@ func fetchMiss[T any](ctx context.Context, c *Cache, kind, key string, load func
 			c.observe(kind, ResultError)
 			return zero, ResultError, r.Err
 		}
-		v, ok := r.Val.(T)
-		if !ok && r.Val != nil {
+		f := r.Val.(fetched)
+		v, ok := f.val.(T)
+		if !ok && f.val != nil {
 			c.observe(kind, ResultError)
-			return zero, ResultError, typeError[T](kind, key, r.Val)
+			return zero, ResultError, typeError[T](kind, key, f.val)
 		}
-		c.observe(kind, ResultMiss)
-		return v, ResultMiss, nil
+		result := ResultMiss
+		if f.shared {
+			result = ResultSharedHit
+		}
+		c.observe(kind, result)
+		return v, result, nil
 	case <-ctx.Done():
 		c.observe(kind, ResultError)
 		return zero, ResultError, ctx.Err()
@@ -312,7 +335,7 @@ func typeError[T any](kind, key string, got any) error {
 }
 
 // refresh starts one background load of a stale key unless one is running.
-func (c *Cache) refresh(ctx context.Context, kind, key string, load func(context.Context) (any, error)) {
+func (c *Cache) refresh(ctx context.Context, kind, key string, load func(context.Context) (any, error), decode func([]byte) (any, error)) {
 	k := kind + "\x00" + key
 	c.refreshMu.Lock()
 	if _, busy := c.refreshing[k]; busy {
@@ -332,15 +355,23 @@ func (c *Cache) refresh(ctx context.Context, kind, key string, load func(context
 		}()
 		lctx, cancel := context.WithTimeout(detached, c.opts.RefreshTimeout)
 		defer cancel()
-		_, err, _ := c.group.Do(k, func() (any, error) { return c.loadAndStore(lctx, kind, k, load) })
+		_, err, _ := c.group.Do(k, func() (any, error) { return c.loadAndStore(lctx, kind, k, load, decode) })
 		if err != nil {
 			c.observe(kind, ResultRefreshError)
 		}
 	}()
 }
 
-// loadAndStore runs inside singleflight: one call per key at a time.
-func (c *Cache) loadAndStore(ctx context.Context, kind, k string, load func(context.Context) (any, error)) (any, error) {
+// fetched is what loadAndStore hands to the callers of a key.
+type fetched struct {
+	val    any
+	shared bool // read from the shared second level, not loaded
+}
+
+// loadAndStore runs inside singleflight: one call per key at a time. With a
+// shared second level, a fresh value there (left by another replica) is
+// taken before spending upstream budget; decode reads it as the kind's type.
+func (c *Cache) loadAndStore(ctx context.Context, kind, k string, load func(context.Context) (any, error), decode func([]byte) (any, error)) (any, error) {
 	c.mu.Lock()
 	since := c.gen
 	c.mu.Unlock()
@@ -348,13 +379,24 @@ func (c *Cache) loadAndStore(ctx context.Context, kind, k string, load func(cont
 	// load finished; the fresh value it left is good enough.
 	now := c.opts.Now()
 	if e, ok := c.lookup(k, now); ok && now.Before(e.freshUntil) {
-		return e.val, nil
+		return fetched{val: e.val}, nil
+	}
+	if c.shared != nil && decode != nil {
+		if v, at, ok := c.shared.read(ctx, kind, k, decode, now); ok {
+			v, _ = c.storeAt(kind, k, v, since, at)
+			return fetched{val: v, shared: true}, nil
+		}
 	}
 	v, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.store(kind, k, v, since), nil
+	at := c.opts.Now()
+	v, stored := c.storeAt(kind, k, v, since, at)
+	if stored && c.shared != nil {
+		c.shared.set(kind, k, v, at)
+	}
+	return fetched{val: v}, nil
 }
 
 // lookup returns the entry of k unless it is missing or past MaxStale.
@@ -375,28 +417,38 @@ func (c *Cache) lookup(k string, now time.Time) (*entry, bool) {
 // is kept instead: a value set by a webhook while a load was running is newer
 // than what the load fetched.
 func (c *Cache) store(kind, k string, v any, since uint64) any {
+	v, _ = c.storeAt(kind, k, v, since, c.opts.Now())
+	return v
+}
+
+// storeAt is store for a value fresh from at (a value read from the shared
+// level was fetched before now), and also reports whether v was stored.
+func (c *Cache) storeAt(kind, k string, v any, since uint64, at time.Time) (any, bool) {
 	fresh, stale := c.ttl(kind), c.opts.MaxStale
 	if isEmpty(v) {
 		fresh, stale = c.opts.NegativeTTL, 0
 	}
-	now := c.opts.Now()
+	keep := at.Add(fresh + stale).Sub(c.opts.Now())
+	if keep <= 0 {
+		return v, false
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if since != noSince {
 		if x, ok := c.items.Get(k); ok && x.(*entry).gen > since {
-			return x.(*entry).val
+			return x.(*entry).val, false
 		}
 	}
 	c.gen++
 	c.evictLocked(k, c.gen)
 	c.items.Set(k, &entry{
 		val:        v,
-		freshUntil: now.Add(fresh),
-		staleUntil: now.Add(fresh + stale),
+		freshUntil: at.Add(fresh),
+		staleUntil: at.Add(fresh + stale),
 		gen:        c.gen,
-	}, fresh+stale)
-	return v
+	}, keep)
+	return v, true
 }
 
 // noSince makes store overwrite unconditionally.
@@ -461,17 +513,41 @@ func (c *Cache) Get(kind, key string) (any, bool) {
 }
 
 // Set stores v as fresh from now, as when a webhook brings a newer value. A
-// load already running for the key will not overwrite it.
+// load already running for the key will not overwrite it. The shared level,
+// if any, gets v too.
 func (c *Cache) Set(kind, key string, v any) {
+	if c.opts.Disabled {
+		return
+	}
+	k := kind + "\x00" + key
+	at := c.opts.Now()
+	v, _ = c.storeAt(kind, k, v, noSince, at)
+	if c.shared != nil {
+		c.shared.set(kind, k, v, at)
+	}
+}
+
+// setLocal is Set without the shared level, for changes every replica
+// makes on its own (an index sync's).
+func (c *Cache) setLocal(kind, key string, v any) {
 	if c.opts.Disabled {
 		return
 	}
 	c.store(kind, kind+"\x00"+key, v, noSince)
 }
 
-// Delete drops (kind, key). A load already running for the key still stores
-// its result when it ends.
+// Delete drops (kind, key), here and from the shared level. A load already
+// running for the key still stores its result when it ends.
 func (c *Cache) Delete(kind, key string) {
+	k := kind + "\x00" + key
+	c.items.Delete(k)
+	if c.shared != nil {
+		c.shared.del(k)
+	}
+}
+
+// deleteLocal is Delete without the shared level.
+func (c *Cache) deleteLocal(kind, key string) {
 	c.items.Delete(kind + "\x00" + key)
 }
 

@@ -105,6 +105,10 @@ type IndexStatus struct {
 	Keys      int       // distinct phone keys plus distinct emails
 	LastSync  time.Time // end of the last successful sync; zero before the first
 	LastError string    // the last failed sync's error; empty once one succeeds
+	// Role is the replica's part in a shared index (SharedOptions.Index):
+	// IndexLeader syncs it, IndexFollower reads the leader's; empty when
+	// the index is not shared or the shared store cannot be reached.
+	Role string
 }
 
 // indexedCustomer is a customer as the index holds it, with the keys it is
@@ -346,6 +350,7 @@ type phoneIndex struct {
 	watermark time.Time // latest updated_at seen by a sync (Whatalo's clock)
 	lastErr   string
 	journal   map[string]journalEntry // non-nil while a build runs
+	version   uint64                  // counts changes to data, for sharing it
 }
 
 func newPhoneIndex(disabled bool) *phoneIndex {
@@ -414,6 +419,7 @@ func (ix *phoneIndex) upsert(e *indexedCustomer) (old *indexedCustomer, stored b
 		return old, false
 	}
 	ix.data.put(e)
+	ix.version++
 	ix.journalLocked(e.id, journalEntry{e: e})
 	return old, true
 }
@@ -423,7 +429,11 @@ func (ix *phoneIndex) remove(id string) *indexedCustomer {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.journalLocked(id, journalEntry{})
-	return ix.data.remove(id)
+	old := ix.data.remove(id)
+	if old != nil {
+		ix.version++
+	}
+	return old
 }
 
 func (ix *phoneIndex) journalLocked(id string, j journalEntry) {
@@ -463,6 +473,7 @@ func (ix *phoneIndex) swap(d *indexData, region string, watermark, now time.Time
 	}
 	ix.journal = nil
 	ix.data = d
+	ix.version++
 	ix.built = true
 	ix.region = region
 	ix.watermark = watermark
@@ -483,6 +494,7 @@ func (ix *phoneIndex) merge(es []*indexedCustomer, watermark, now time.Time) []c
 		}
 		ix.data.put(e)
 		if ch, ok := changeOf(old, e); ok {
+			ix.version++
 			changes = append(changes, ch)
 		}
 	}
@@ -567,21 +579,37 @@ func changeOf(old, e *indexedCustomer) (cacheChange, bool) {
 // applyCacheChanges drops the lookups an index update made stale. Customers
 // are refreshed in the cache only when already held there and older, so a
 // build does not flood the cache; force stores them regardless, as for a
-// webhook, which is newer than anything cached.
+// webhook, which is newer than anything cached. The cache's shared level,
+// if any, is changed too.
 func (b *Backend) applyCacheChanges(changes []cacheChange, force bool) {
+	b.applyChanges(changes, force, true)
+}
+
+// applyIndexChanges is applyCacheChanges for an index sync, which every
+// replica sees (by syncing or loading the leader's index): only this
+// replica's cache is changed, so a sync does not flood the shared level.
+func (b *Backend) applyIndexChanges(changes []cacheChange) {
+	b.applyChanges(changes, false, false)
+}
+
+func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
+	del, set := b.cache.Delete, b.cache.Set
+	if !shared {
+		del, set = b.cache.deleteLocal, b.cache.setLocal
+	}
 	for _, ch := range changes {
 		for _, k := range []string{ch.oldPhone, ch.newPhone} {
 			if k != "" {
-				b.cache.Delete(KindPhone, k)
+				del(KindPhone, k)
 			}
 		}
 		for _, k := range []string{ch.oldEmail, ch.newEmail} {
 			if k != "" {
-				b.cache.Delete(KindEmail, k)
+				del(KindEmail, k)
 			}
 		}
 		if ch.e == nil {
-			b.cache.Delete(KindCustomer, ch.id)
+			del(KindCustomer, ch.id)
 			continue
 		}
 		if !force {
@@ -592,13 +620,15 @@ func (b *Backend) applyCacheChanges(changes []cacheChange, force bool) {
 			}
 		}
 		c := ch.e.customer()
-		b.cache.Set(KindCustomer, ch.id, &c)
+		set(KindCustomer, ch.id, &c)
 	}
 }
 
 // IndexStatus reports the phone index's state.
 func (b *Backend) IndexStatus() IndexStatus {
-	return b.index.status(b.now(), b.opts.Index.MaxAge)
+	s := b.index.status(b.now(), b.opts.Index.MaxAge)
+	s.Role = b.share.currentRole()
+	return s
 }
 
 func (b *Backend) observeIndex() {
@@ -626,11 +656,24 @@ func (b *Backend) indexedByEmail(email string) ([]whatalo.Customer, bool) {
 // sync keeps the index as it was and is retried with backoff. Run returns
 // when ctx is done; a second concurrent Run only waits for its ctx.
 func (b *Backend) Run(ctx context.Context) {
+	if b.opts.Shared.Bus != nil && b.listening.CompareAndSwap(false, true) {
+		done := make(chan struct{})
+		lctx := ctx // Run rewrites ctx below
+		go func() {
+			defer close(done)
+			b.listen(lctx)
+		}()
+		defer func() {
+			<-done
+			b.listening.Store(false)
+		}()
+	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
 		<-ctx.Done()
 		return
 	}
 	defer b.running.Store(false)
+	defer b.releaseIndexLease()
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
 	o := b.opts.Index
 	timer := time.NewTimer(0)
@@ -643,16 +686,31 @@ func (b *Backend) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
+		if b.takeIndexLease(ctx) == IndexFollower {
+			// Another replica syncs; read its result.
+			if builtAt := b.followIndex(ctx); !builtAt.IsZero() {
+				nextRebuild = builtAt.Add(o.RebuildInterval)
+			}
+			timer.Reset(followInterval(o))
+			continue
+		}
 		built, _, _ := b.index.syncState()
 		full := !built || !time.Now().Before(nextRebuild)
+		sctx, lost, release := b.holdIndexLease(ctx)
 		var err error
 		if full {
-			err = b.buildIndex(ctx)
+			err = b.buildIndex(sctx)
 		} else {
-			err = b.refreshIndex(ctx)
+			err = b.refreshIndex(sctx)
 		}
+		release()
 		if ctx.Err() != nil {
 			return
+		}
+		if lost() {
+			// Another replica took the lease over; it syncs from now on.
+			timer.Reset(followInterval(o))
+			continue
 		}
 		switch {
 		case err == nil:
@@ -661,6 +719,7 @@ func (b *Backend) Run(ctx context.Context) {
 				rebuildFailures = 0
 				nextRebuild = time.Now().Add(o.RebuildInterval)
 			}
+			b.publishIndex(ctx)
 			timer.Reset(o.RefreshInterval)
 		case errors.Is(err, errIndexTooLarge):
 			b.index.fail(err)
@@ -744,7 +803,8 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 	}
 	changes := b.index.diff(d)
 	b.index.swap(d, region, watermark, b.now())
-	b.applyCacheChanges(changes, false)
+	b.applyIndexChanges(changes)
+	b.share.built(b.now())
 	b.observeIndex()
 	return nil
 }
@@ -805,7 +865,7 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("refresh phone index: %w", err)
 	}
-	b.applyCacheChanges(b.index.merge(es, seen, b.now()), false)
+	b.applyIndexChanges(b.index.merge(es, seen, b.now()))
 	b.observeIndex()
 	return nil
 }

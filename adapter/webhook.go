@@ -225,7 +225,11 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 		b.observeWebhook(event, WebhookDuplicate)
 		return event, nil
 	}
-	b.observeWebhook(event, apply())
+	result := apply()
+	b.observeWebhook(event, result)
+	if result == WebhookOK {
+		b.publishDelivery(ctx, d)
+	}
 	return event, nil
 }
 
@@ -242,6 +246,7 @@ type delivery struct {
 	at       time.Time       // when it happened; zero when not said
 	entity   json.RawMessage // the customer, order or checkout object
 	customer json.RawMessage // a customer beside another entity, if any
+	remote   bool            // applied by another replica, which fetches what it needs
 }
 
 // envelope reads both body formats: the current one, with the entity under
@@ -433,7 +438,7 @@ func (b *Backend) planCustomer(d delivery) (func() string, error) {
 		_ = decodeLenient(d.entity, &c) // validated above
 		c.ID = id
 		b.storeCustomer(c)
-		if !known && !complete && d.event == "customer.updated" {
+		if !known && !complete && d.event == "customer.updated" && !d.remote {
 			// An unknown customer's partial payload lacks the order
 			// totals that decide whether orders are fetched.
 			b.refresher.add(id)
@@ -570,14 +575,15 @@ func (b *Backend) planOrder(d delivery) (func() string, error) {
 			}
 		}
 		for _, id := range ids {
-			b.orderChanged(id, orderID)
+			b.orderChanged(id, orderID, !d.remote)
 		}
 		return WebhookOK
 	}, nil
 }
 
-// orderChanged forgets what an order event makes stale about customer id.
-func (b *Backend) orderChanged(id, orderID string) {
+// orderChanged forgets what an order event makes stale about customer id,
+// and with fetch reads the customer's new totals in the background.
+func (b *Backend) orderChanged(id, orderID string, fetch bool) {
 	b.cache.Delete(KindOrders, id)
 	if known, ok := b.knownCustomer(id); ok {
 		e := newIndexed(known, b.regionNow())
@@ -591,7 +597,9 @@ func (b *Backend) orderChanged(id, orderID string) {
 	} else {
 		b.cache.Delete(KindCustomer, id)
 	}
-	b.refresher.add(id)
+	if fetch {
+		b.refresher.add(id)
+	}
 }
 
 // refreshCustomer reads one customer again after an event changed it.
@@ -601,17 +609,24 @@ func (b *Backend) refreshCustomer(ctx context.Context, id string) {
 	c, _, err := b.client.Customers.Get(ctx, id)
 	switch {
 	case errors.Is(err, whatalo.ErrNotFound):
-		if old := b.index.remove(id); old != nil {
-			b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
-			b.observeIndex()
-		} else {
-			b.cache.Delete(KindCustomer, id)
-		}
+		b.removeCustomer(id)
+		b.publish(ctx, busMessage{Type: busRemoved, Removed: id})
 	case err != nil:
 		b.log.Debug("refresh customer after webhook", "customer", id, "err", err)
 	case c != nil:
 		c.ID = id
 		b.storeCustomer(*c)
+		b.publish(ctx, busMessage{Type: busCustomer, Customer: c})
+	}
+}
+
+// removeCustomer forgets a customer Whatalo no longer has.
+func (b *Backend) removeCustomer(id string) {
+	if old := b.index.remove(id); old != nil {
+		b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
+		b.observeIndex()
+	} else {
+		b.cache.Delete(KindCustomer, id)
 	}
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	Server      Server  `yaml:"server"`
 	Cache       Cache   `yaml:"cache"`
 	Index       Index   `yaml:"index"`
+	Redis       Redis   `yaml:"redis"`
 	Stores      []Store `yaml:"stores"`
 	// Source is where the configuration came from ("environment" or the
 	// file path), for messages.
@@ -75,6 +76,25 @@ type Index struct {
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	RebuildInterval time.Duration `yaml:"rebuild_interval"`
 }
+
+// Redis connects several replicas of the service, so that they share one
+// upstream budget per API key, one cache and one view of webhooks. Without
+// a URL the service runs alone and needs no Redis.
+type Redis struct {
+	// URL is redis://[user:password@]host:port[/db], or rediss:// for TLS.
+	URL Secret `yaml:"url"`
+	// ExpectedReplicas is how many replicas share the stores' API keys.
+	// While Redis cannot be reached, each replica allows itself
+	// rate_limit / expected_replicas, so that together they stay under it.
+	ExpectedReplicas int `yaml:"expected_replicas"`
+	// KeyPrefix starts every Redis key, so deployments can share a Redis.
+	KeyPrefix string `yaml:"key_prefix"`
+	// Timeout bounds each Redis call made while WAzion waits.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Enabled reports whether a Redis is configured.
+func (r Redis) Enabled() bool { return r.URL != "" }
 
 // Store is one Whatalo store served to WAzion.
 type Store struct {
@@ -140,6 +160,10 @@ const (
 	DefaultLabelLanguage = "es"
 	DefaultMargin        = 750 * time.Millisecond
 	DefaultBodyLimit     = 64 << 10
+
+	DefaultRedisReplicas  = 2
+	DefaultRedisKeyPrefix = "whatalo-wazion:"
+	DefaultRedisTimeout   = 50 * time.Millisecond
 )
 
 var labelLanguages = map[string]bool{"es": true, "en": true, "pt": true, "fr": true, "de": true, "it": true}
@@ -175,6 +199,10 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.Server.Margin, err = envDuration(getenv, "WAZION_MARGIN"); err != nil {
+		return nil, err
+	}
+	c.Redis.URL = Secret(strings.TrimSpace(getenv("REDIS_URL")))
+	if c.Redis.ExpectedReplicas, err = envInt(getenv, "REDIS_EXPECTED_REPLICAS"); err != nil {
 		return nil, err
 	}
 	c.Stores = []Store{s}
@@ -232,6 +260,10 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	var err error
+	if c.Redis.URL, err = expand(c.Redis.URL, getenv, "redis.url"); err != nil {
+		return nil, err
 	}
 	for i := range c.Stores {
 		s := &c.Stores[i]
@@ -302,6 +334,9 @@ func (c *Config) applyDefaults() {
 	def(&ca.MaxEntries, 50000)
 	def(&c.Index.RefreshInterval, time.Minute)
 	def(&c.Index.RebuildInterval, 6*time.Hour)
+	def(&c.Redis.ExpectedReplicas, DefaultRedisReplicas)
+	def(&c.Redis.KeyPrefix, DefaultRedisKeyPrefix)
+	def(&c.Redis.Timeout, DefaultRedisTimeout)
 	for i := range c.Stores {
 		s := &c.Stores[i]
 		def(&s.BaseURL, DefaultBaseURL)
@@ -347,6 +382,7 @@ func (c *Config) Validate() error {
 	if c.Cache.MaxEntries < 0 {
 		bad("cache.max_entries", "must not be negative")
 	}
+	c.validateRedis(bad)
 	if len(c.Stores) == 0 {
 		bad("stores", "at least one store is required")
 	}
@@ -443,6 +479,38 @@ var envName = map[string]string{
 	"label_language": "LABEL_LANGUAGE",
 	"rate_limit":     "WHATALO_RATE_LIMIT",
 	"webhook_secret": "WHATALO_WEBHOOK_SECRET",
+}
+
+// validateRedis checks the redis section. The URL may hold a password, so
+// no message quotes it.
+func (c *Config) validateRedis(bad func(field, format string, a ...any)) {
+	r := c.Redis
+	name := func(yamlField, env string) string {
+		if c.Source == "environment" && env != "" {
+			return env
+		}
+		return "redis." + yamlField
+	}
+	if r.URL != "" {
+		u, err := url.Parse(r.URL.Value())
+		switch {
+		case err != nil:
+			bad(name("url", "REDIS_URL"), "is not a URL such as redis://host:6379/0")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			bad(name("url", "REDIS_URL"), "must start with redis:// or rediss://")
+		case u.Host == "":
+			bad(name("url", "REDIS_URL"), "names no host, as in redis://host:6379/0")
+		}
+	}
+	if r.ExpectedReplicas < 1 || r.ExpectedReplicas > 1000 {
+		bad(name("expected_replicas", "REDIS_EXPECTED_REPLICAS"), "must be between 1 and 1000")
+	}
+	if strings.ContainsAny(r.KeyPrefix, " \t\r\n") {
+		bad(name("key_prefix", ""), "contains whitespace")
+	}
+	if r.Timeout < time.Millisecond || r.Timeout > time.Second {
+		bad(name("timeout", ""), "must be between 1ms and 1s: WAzion's requests wait on it")
+	}
 }
 
 func validHeader(h string) bool {

@@ -176,3 +176,76 @@ func TestSecretRedaction(t *testing.T) {
 		t.Errorf("Mask = %q", m)
 	}
 }
+
+func TestRedisConfig(t *testing.T) {
+	base := map[string]string{"WHATALO_API_KEY": "wk_test_abcdef", "WAZION_TOKEN": "tok-1234567890"}
+	c, err := FromEnv(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Enabled() || c.Redis.ExpectedReplicas != DefaultRedisReplicas || c.Redis.Timeout != DefaultRedisTimeout || c.Redis.KeyPrefix != DefaultRedisKeyPrefix {
+		t.Errorf("without REDIS_URL: %+v", c.Redis)
+	}
+
+	withRedis := map[string]string{"REDIS_URL": "redis://:pw-s3cret@10.0.0.5:6379/2", "REDIS_EXPECTED_REPLICAS": "3"}
+	for k, v := range base {
+		withRedis[k] = v
+	}
+	c, err = FromEnv(env(withRedis))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Redis.Enabled() || c.Redis.URL.Value() != "redis://:pw-s3cret@10.0.0.5:6379/2" || c.Redis.ExpectedReplicas != 3 {
+		t.Errorf("from environment: %+v", c.Redis)
+	}
+	if s := fmt.Sprintf("%v %+v", c.Redis, c.Redis); strings.Contains(s, "s3cret") {
+		t.Errorf("printing the redis settings shows the password: %s", s)
+	}
+
+	yml := "redis:\n  url: ${REDIS}\n  expected_replicas: 4\n  key_prefix: 'shop-a:'\n  timeout: 20ms\n" +
+		"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n"
+	c, err = Parse([]byte(yml), env(map[string]string{"REDIS": "rediss://user:pw@cache:6380"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.URL.Value() != "rediss://user:pw@cache:6380" || c.Redis.ExpectedReplicas != 4 || c.Redis.KeyPrefix != "shop-a:" || c.Redis.Timeout != 20*time.Millisecond {
+		t.Errorf("from YAML: %+v", c.Redis)
+	}
+}
+
+func TestRedisConfigErrorsNameTheField(t *testing.T) {
+	store := "stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n"
+	yamlCases := []struct{ yaml, want string }{
+		{"redis:\n  url: http://user:pw-s3cret@host:6379\n" + store, "redis.url: must start with redis://"},
+		{"redis:\n  url: 'redis://user:pw-s3cret@ho st:6379'\n" + store, "redis.url: is not a URL"},
+		{"redis:\n  url: redis:///0\n" + store, "redis.url: names no host"},
+		{"redis:\n  url: redis://h:6379\n  expected_replicas: -1\n" + store, "redis.expected_replicas"},
+		{"redis:\n  url: redis://h:6379\n  timeout: 5s\n" + store, "redis.timeout"},
+		{"redis:\n  url: ${NOPE}\n" + store, "redis.url: environment variable NOPE is not set"},
+		{"redis:\n  urls: redis://h\n" + store, "field urls not found"},
+	}
+	for _, tt := range yamlCases {
+		_, err := Parse([]byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("yaml %q: err = %v, want %q", tt.yaml, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error %q shows the password", err)
+		}
+	}
+	envCases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL: must start with redis://"},
+		{map[string]string{"REDIS_URL": "redis://h:6379", "REDIS_EXPECTED_REPLICAS": "many"}, "REDIS_EXPECTED_REPLICAS"},
+		{map[string]string{"REDIS_URL": "redis://h:6379", "REDIS_EXPECTED_REPLICAS": "5000"}, "REDIS_EXPECTED_REPLICAS: must be between 1 and 1000"},
+	}
+	for _, tt := range envCases {
+		tt.env["WHATALO_API_KEY"], tt.env["WAZION_TOKEN"] = "wk_test_x", "tok-1234567890"
+		_, err := FromEnv(env(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v: err = %v, want %q", tt.env, err, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -95,6 +96,9 @@ type Limiter struct {
 	remaining   int
 	limit       int
 	reset       time.Time
+
+	// shared, when set by SetShared, is asked after the local bucket.
+	shared atomic.Pointer[sharedBudget]
 }
 
 // NewLimiter returns a Limiter allowing at most perMinute requests in any
@@ -233,6 +237,11 @@ func (l *Limiter) wait(ctx context.Context, p Priority) (time.Duration, error) {
 	if err := l.take(ctx, l.main, p, false); err != nil {
 		return time.Since(start), err
 	}
+	if sh := l.shared.Load(); sh != nil {
+		if err := sh.take(ctx, l.perMinute, p); err != nil {
+			return time.Since(start), err
+		}
+	}
 	return time.Since(start), nil
 }
 
@@ -278,6 +287,7 @@ type LimiterError struct {
 	Left        time.Duration // time left before the deadline
 	PerMinute   int           // the key's budget
 	Share       bool          // the background share, not the whole budget, ran out
+	Shared      bool          // the budget shared with other replicas ran out (see SetShared)
 	PausedUntil time.Time     // set when Whatalo paused the key (429 or Remaining 0)
 }
 
@@ -286,6 +296,9 @@ func (e *LimiterError) Error() string {
 	case !e.PausedUntil.IsZero():
 		return fmt.Sprintf("rate limit: key paused by Whatalo for %s more, deadline in %s",
 			roundDuration(e.Wait), roundDuration(e.Left))
+	case e.Shared:
+		return fmt.Sprintf("rate limit: budget of %d requests/min shared by all replicas used up, next %s slot in %s, deadline in %s",
+			e.PerMinute, e.Priority, roundDuration(e.Wait), roundDuration(e.Left))
 	case e.Share:
 		return fmt.Sprintf("rate limit: background share of %d requests/min used up, next slot in %s, deadline in %s",
 			e.PerMinute, roundDuration(e.Wait), roundDuration(e.Left))

@@ -44,6 +44,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		"WHATALO_BASE_URL":       fakeURL + "/v1",
 		"DEFAULT_REGION":         "DO",
 		"WHATALO_WEBHOOK_SECRET": demoWebhookSecret,
+		// The demo is one offline process: a REDIS_URL in the shell must not
+		// turn it into a replica of something else.
+		"REDIS_URL": "",
 	}
 	cfg, err := loadConfig("", func(k string) string {
 		if v, ok := demoEnv[k]; ok {

@@ -24,6 +24,7 @@ type readiness struct {
 	Status string                 `json:"status"` // "ready" or "not_ready"
 	Config string                 `json:"config"` // "environment" or "file"; never the path
 	Stores map[string]storeHealth `json:"stores"`
+	Redis  *redisHealth           `json:"redis,omitempty"` // only with Redis; "degraded" leaves the service ready
 }
 
 // storeHealth is one store in the /readyz answer. Error is a short reason
@@ -40,6 +41,7 @@ type indexHealth struct {
 	Keys      int        `json:"keys"`
 	LastSync  *time.Time `json:"last_sync,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	Role      string     `json:"role,omitempty"` // with Redis: "leader" syncs the index, a "follower" loads it
 }
 
 // handleHealthz says the process is alive; it checks nothing else, so a
@@ -73,7 +75,7 @@ func (s *service) handleReadyz() fiber.Handler {
 				st := b.IndexStatus()
 				h := storeHealth{
 					Reachable: errs[i] == nil,
-					Index:     indexHealth{State: st.State, Customers: st.Customers, Keys: st.Keys},
+					Index:     indexHealth{State: st.State, Customers: st.Customers, Keys: st.Keys, Role: st.Role},
 				}
 				if st.LastError != "" {
 					// The cause is in the log; this route may be public.
@@ -95,7 +97,7 @@ func (s *service) handleReadyz() fiber.Handler {
 		if s.cfg.Source == "environment" {
 			source = "environment"
 		}
-		out := readiness{Status: "ready", Config: source, Stores: make(map[string]storeHealth, len(stores))}
+		out := readiness{Status: "ready", Config: source, Stores: make(map[string]storeHealth, len(stores)), Redis: s.sharing.health()}
 		mu.Lock()
 		for i, name := range s.stores {
 			out.Stores[name] = stores[i]

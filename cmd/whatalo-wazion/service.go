@@ -28,6 +28,7 @@ type service struct {
 	stores   []string // names in configuration order
 	metrics  *metrics
 	wopts    wazion.Options
+	sharing  *sharing // other replicas, through Redis; nil without
 
 	// Background work started by Start, ended by Close.
 	stopBackground context.CancelFunc
@@ -36,8 +37,17 @@ type service struct {
 
 // newService builds every part from the configuration. It makes no
 // network call: stores are probed by the background work and /readyz.
-func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
+func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 	s := &service{cfg: cfg, log: log, backends: map[string]*adapter.Backend{}, metrics: newMetrics()}
+	if s.sharing, err = newSharing(cfg, log); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			// Nothing was started yet; release what was built.
+			s.Close()
+		}
+	}()
 	adapter.WarmPhoneMetadata()
 	// Stores that share an API key share its limiter: the rate limit is
 	// Whatalo's per key, not per store entry.
@@ -52,6 +62,7 @@ func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
 				perMinute = whatalo.DefaultRateLimit(key)
 			}
 			lim = whatalo.NewLimiter(perMinute, sc.BackgroundShare)
+			s.sharing.shareLimiter(sc.Name, key, lim)
 			limiters[key] = lim
 		}
 		client, err := whatalo.NewClient(key,
@@ -63,7 +74,10 @@ func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", sc.Name, err)
 		}
-		b := adapter.New(client, backendOptions(cfg, sc, log, s.metrics))
+		opts := backendOptions(cfg, sc, log, s.metrics)
+		s.sharing.shareBackend(&opts, sc)
+		b := adapter.New(client, opts)
+		s.sharing.watch(sc.Name, b)
 		s.backends[sc.Name] = b
 		s.stores = append(s.stores, sc.Name)
 		tokens := make([]string, 0, len(sc.Tokens))
@@ -75,13 +89,13 @@ func newService(cfg *config.Config, log *slog.Logger) (*service, error) {
 			RateLimit: max(0, cfg.Server.TokenRate), RateBurst: cfg.Server.TokenBurst,
 		})
 	}
-	var err error
 	if s.tenants, err = wazion.NewTenants(tenants); err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
 	s.metrics.watchIndexState(s.stores, func(store string) string {
 		return s.backends[store].IndexStatus().State
 	})
+	s.sharing.register(s.metrics.reg)
 	s.wopts = wazion.Options{
 		BodyLimit: cfg.Server.BodyLimit,
 		Margin:    cfg.Server.Margin,
@@ -162,6 +176,7 @@ func (s *service) Close() {
 	for _, b := range s.backends {
 		b.Close()
 	}
+	s.sharing.Close()
 }
 
 // routes lists every route of the service.

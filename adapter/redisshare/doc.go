@@ -1,0 +1,13 @@
+// Package redisshare keeps in Redis what the replicas of the service share:
+// each API key's upstream budget (a GCRA limiter, go-redis/redis_rate),
+// a second-level cache of Whatalo results, a pub/sub bus carrying webhook
+// effects, and the lease and snapshot of each store's phone index. It
+// implements whatalo.SharedLimiter and the adapter's SharedCache, Bus and
+// IndexShare, and reports whether Redis answers, for health checks.
+//
+// It knows Redis and the shapes of those interfaces, not what is stored:
+// values arrive encoded, and it must not know WAzion or decode Whatalo
+// data. Every call is bounded by a short timeout, and after a failure calls
+// fail at once until Redis answers a ping again, so a Redis outage costs a
+// request nothing but the fallback its caller chose.
+package redisshare

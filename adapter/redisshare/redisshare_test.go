@@ -1,0 +1,378 @@
+package redisshare
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+func newClient(t *testing.T, srv *redistest.Server, prefix string) *Client {
+	t.Helper()
+	c, err := New(Options{URL: srv.URL, KeyPrefix: prefix, PingInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// hammer asks l for turns from workers goroutines for d and returns the
+// times of the turns given.
+func hammer(l *Limiter, p whatalo.Priority, workers int, d time.Duration) []time.Time {
+	var mu sync.Mutex
+	var got []time.Time
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				wait, err := l.Allow(context.Background(), p)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				if wait > 0 {
+					time.Sleep(min(wait, time.Until(end)+time.Millisecond))
+					continue
+				}
+				mu.Lock()
+				got = append(got, time.Now())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return got
+}
+
+// busiest returns the most turns within any window of length w.
+func busiest(ts []time.Time, w time.Duration) int {
+	best := 0
+	for i := range ts {
+		n := 0
+		for j := range ts {
+			if !ts[j].Before(ts[i]) && ts[j].Sub(ts[i]) < w {
+				n++
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func TestLimiterHoldsReplicasToOneBudget(t *testing.T) {
+	srv := redistest.Start(t)
+	// 60 per 3 s: a burst of 6, then 18 a second, for all replicas.
+	const per, period = 60, 3 * time.Second
+	var all []time.Time
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 3 {
+		l := newClient(t, srv, "t1:").limiter("wk_test_shared", per, 1, period)
+		wg.Go(func() {
+			ts := hammer(l, whatalo.Interactive, 4, 1500*time.Millisecond)
+			mu.Lock()
+			all = append(all, ts...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// Any window w holds at most burst + rate*w turns.
+	limit := 6 + int(18*1.5) + 1 // +1: the window's edge
+	if len(all) > limit {
+		t.Errorf("three replicas got %d turns in 1.5 s; one budget allows %d", len(all), limit)
+	}
+	if len(all) < 20 {
+		t.Errorf("three replicas got only %d turns in 1.5 s; the budget allows about 33", len(all))
+	}
+	if b := busiest(all, 500*time.Millisecond); b > 6+9+1 {
+		t.Errorf("busiest 500 ms window held %d turns, want at most 16", b)
+	}
+}
+
+func TestLimiterBackgroundShareLeavesInteractiveTurns(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(t, srv, "t2:")
+	l := c.limiter("wk_test_bg", 100, 0.5, 10*time.Second)
+	// Background may take half the burst (5) and half the rate.
+	got := hammer(l, whatalo.Background, 2, 300*time.Millisecond)
+	if len(got) < 5 || len(got) > 7 {
+		t.Fatalf("background got %d turns in 300 ms, want its share of the burst, 5 (+ refill)", len(got))
+	}
+	wait, err := l.Allow(context.Background(), whatalo.Background)
+	if err != nil || wait == 0 {
+		t.Fatalf("background after its share: wait %s, err %v; want a wait", wait, err)
+	}
+	for i := range 3 {
+		wait, err := l.Allow(context.Background(), whatalo.Interactive)
+		if err != nil || wait != 0 {
+			t.Fatalf("interactive call %d after background used its share: wait %s, err %v", i, wait, err)
+		}
+	}
+}
+
+func TestLimiterChargeTakesWhatIsLeft(t *testing.T) {
+	srv := redistest.Start(t)
+	l := newClient(t, srv, "t3:").limiter("wk_test_charge", 100, 1, time.Minute)
+	if err := l.Charge(context.Background(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	wait, err := l.Allow(context.Background(), whatalo.Interactive)
+	if err != nil || wait == 0 {
+		t.Fatalf("after charging more than the burst: wait %s, err %v; want a wait", wait, err)
+	}
+	if wait > 2*time.Second {
+		t.Fatalf("wait %s: a charge must take at most what is left, not run a debt", wait)
+	}
+}
+
+func TestLimiterKeysAreHashed(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(t, srv, "t4:")
+	l := c.Limiter("wk_live_supersecret", 900, 0.3)
+	if strings.Contains(l.all+l.bg, "supersecret") {
+		t.Fatalf("limiter keys %q %q hold the API key", l.all, l.bg)
+	}
+	if l.lim.Burst != 90 || l.lim.Rate != 810 || l.lim.Period != time.Minute {
+		t.Fatalf("limit = %+v, want burst 90 and 810/min (900 in any minute)", l.lim)
+	}
+	if _, err := l.Allow(context.Background(), whatalo.Background); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStoreCache(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newClient(t, srv, "t5:").Store("shop", "wk_test_a")
+	b := newClient(t, srv, "t5:").Store("shop", "wk_test_a") // another replica
+	other := newClient(t, srv, "t5:").Store("other", "wk_test_a")
+	ctx := context.Background()
+	err := a.Write(ctx, []adapter.SharedWrite{
+		{Key: "customer:1", Value: []byte("one"), TTL: time.Minute},
+		{Key: "customer:2", Value: []byte("two"), TTL: 100 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := b.Get(ctx, "customer:1"); err != nil || !ok || string(v) != "one" {
+		t.Fatalf("another replica reads %q %v %v, want one", v, ok, err)
+	}
+	if _, ok, _ := other.Get(ctx, "customer:1"); ok {
+		t.Fatal("another store sees the entry")
+	}
+	if err := b.Write(ctx, []adapter.SharedWrite{{Key: "customer:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := a.Get(ctx, "customer:1"); ok || err != nil {
+		t.Fatalf("after delete: found %v, err %v", ok, err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if _, ok, _ := a.Get(ctx, "customer:2"); ok {
+		t.Fatal("entry outlived its TTL")
+	}
+	st := a.c.Stats()
+	if st.CacheHits != 0 || st.CacheMisses != 2 || st.Calls[OpCacheGet] != 2 {
+		t.Fatalf("stats of the first replica = %+v", st)
+	}
+}
+
+func TestStoreBus(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newClient(t, srv, "t6:").Store("shop", "wk_test_a")
+	b := newClient(t, srv, "t6:").Store("shop", "wk_test_a")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 10)
+	subscribed := make(chan error, 2)
+	for _, s := range []*Store{a, b} {
+		go func() {
+			subscribed <- s.Subscribe(ctx, func(msg []byte) { got <- string(msg) })
+		}()
+	}
+	// Subscriptions are confirmed before Subscribe hands messages on; wait
+	// until Redis counts both.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := a.c.rdb.PubSubNumSub(ctx, a.channel).Result()
+		if err == nil && n[a.channel] == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("subscriptions not made: %v %v", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.Publish(ctx, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case m := <-got:
+			if m != "hello" {
+				t.Fatalf("got %q", m)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("a subscriber did not get the message")
+		}
+	}
+	cancel()
+	for range 2 {
+		if err := <-subscribed; err != nil {
+			t.Fatalf("Subscribe returned %v when its context ended", err)
+		}
+	}
+}
+
+func TestStoreLeaseAndIndex(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newClient(t, srv, "t7:").Store("shop", "wk_test_a")
+	b := newClient(t, srv, "t7:").Store("shop", "wk_test_a")
+	ctx := context.Background()
+	steps := []struct {
+		s    *Store
+		ttl  time.Duration
+		want bool
+	}{
+		{a, time.Minute, true},
+		{b, time.Minute, false},
+		{a, 200 * time.Millisecond, true}, // extends, shortened
+		{b, time.Minute, false},
+	}
+	for i, st := range steps {
+		held, err := st.s.Acquire(ctx, st.ttl)
+		if err != nil || held != st.want {
+			t.Fatalf("step %d: held %v err %v, want %v", i, held, err, st.want)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if held, _ := b.Acquire(ctx, time.Minute); !held {
+		t.Fatal("lease not free after its TTL")
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := a.Acquire(ctx, time.Minute); held {
+		t.Fatal("a released a lease it no longer held")
+	}
+	if err := b.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := a.Acquire(ctx, time.Minute); !held {
+		t.Fatal("lease not free after Release")
+	}
+
+	if m, err := b.Meta(ctx); m != nil || err != nil {
+		t.Fatalf("meta before any save = %q, %v", m, err)
+	}
+	if err := a.Save(ctx, []byte("m1"), []byte("snap1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Save(ctx, []byte("m2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err1 := b.Meta(ctx)
+	s, err2 := b.Snapshot(ctx)
+	if string(m) != "m2" || string(s) != "snap1" || err1 != nil || err2 != nil {
+		t.Fatalf("meta %q snapshot %q (%v %v), want m2 and the snapshot kept", m, s, err1, err2)
+	}
+}
+
+func TestRedisDownFailsFastAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	var ups, downs atomic.Int32
+	c, err := New(Options{
+		URL: srv.URL, KeyPrefix: "t8:", PingInterval: 100 * time.Millisecond,
+		OnChange: func(up bool, err error) {
+			if up {
+				ups.Add(1)
+			} else {
+				downs.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l := c.Limiter("wk_test_down", 100, 1)
+	s := c.Store("shop", "wk_test_down")
+	ctx := context.Background()
+	if _, err := l.Allow(ctx, whatalo.Interactive); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	for i := range 20 {
+		start := time.Now()
+		_, err1 := l.Allow(ctx, whatalo.Interactive)
+		_, _, err2 := s.Get(ctx, "k")
+		if err1 == nil || err2 == nil {
+			t.Fatalf("call %d with Redis down: %v, %v; want errors", i, err1, err2)
+		}
+		if el := time.Since(start); el > 150*time.Millisecond {
+			t.Fatalf("call %d with Redis down took %s", i, el)
+		}
+	}
+	h := c.Health()
+	if h.Up || h.LastError == "" || downs.Load() != 1 {
+		t.Fatalf("health with Redis down = %+v (downs %d)", h, downs.Load())
+	}
+	if !errors.Is(func() error { _, err := l.Allow(ctx, whatalo.Interactive); return err }(), ErrUnavailable) {
+		t.Error("calls right after a failure should be refused without asking Redis")
+	}
+
+	srv.Restart()
+	deadline := time.Now().Add(3 * time.Second)
+	for !c.Health().Up {
+		if time.Now().After(deadline) {
+			t.Fatal("health did not recover after Redis came back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := l.Allow(ctx, whatalo.Interactive); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+	if ups.Load() != 1 {
+		t.Fatalf("OnChange(up) called %d times, want 1", ups.Load())
+	}
+}
+
+func TestURLErrorsHidePassword(t *testing.T) {
+	for _, u := range []string{
+		"redis://user:s3cretpw@localhost:notaport/0",
+		"http://user:s3cretpw@localhost:6379",
+		"redis://user:s3cretpw@local host:6379",
+	} {
+		_, err := New(Options{URL: u})
+		if err == nil {
+			t.Errorf("New(%q) accepted a bad URL", strings.ReplaceAll(u, "s3cretpw", "***"))
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("error %q shows the password", err)
+		}
+	}
+}
+
+func TestSubscribeFailsWhenRedisIsDown(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(t, srv, "t9:")
+	s := c.Store("shop", "wk_test_a")
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var buf bytes.Buffer
+	err := s.Subscribe(ctx, func(msg []byte) { buf.Write(msg) })
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Subscribe with Redis down returned %v after the context ended: want a prompt error", err)
+	}
+}

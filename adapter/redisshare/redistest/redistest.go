@@ -1,0 +1,157 @@
+// Package redistest runs a real redis-server for tests, on 127.0.0.1 and a
+// free port, in a temporary directory, with nothing saved to disk: the
+// Redis counterpart of net/http/httptest. Tests fail, not skip, when
+// redis-server is not installed; CI installs it.
+package redistest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long a started redis-server has to answer.
+const startTimeout = 10 * time.Second
+
+// Server is a redis-server process, stopped by t.Cleanup.
+type Server struct {
+	Addr string // 127.0.0.1:port
+	URL  string // redis://127.0.0.1:port/0
+
+	t    testing.TB
+	dir  string
+	port int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan error // gets the process's exit once
+}
+
+// Start runs a redis-server for the length of the test.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
+	}
+	s := &Server{t: t, dir: t.TempDir()}
+	var err error
+	for range 5 {
+		if s.port, err = freePort(); err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+	s.URL = "redis://" + s.Addr + "/0"
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return nil
+	}
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", s.dir,
+		"--daemonize", "no",
+	)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	addr := "127.0.0.1:" + strconv.Itoa(s.port)
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if ping(addr) == nil {
+			s.cmd, s.exited = cmd, exited
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("redis-server exited: %v: %s", err, lastLines(out.String()))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("redis-server did not answer within %s: %s", startTimeout, lastLines(out.String()))
+		}
+	}
+}
+
+// ping checks that a Redis answers PING at addr.
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("redis answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func lastLines(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-5):], " | ")
+}
+
+// Stop kills the server, as when Redis goes down; data is lost. Stopping
+// a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// Restart starts a stopped server again on the same port, empty.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("restart redis-server: %v", err)
+	}
+}

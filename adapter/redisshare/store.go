@@ -1,0 +1,227 @@
+package redisshare
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+)
+
+// indexKeep is how long a published index stays in Redis without being
+// published again. Followers judge its freshness by its last sync, not by
+// this.
+const indexKeep = 24 * time.Hour
+
+// Store is what the replicas serving one store share: its second-level
+// cache, its bus and its phone index lease and snapshot. Each replica
+// creates its own Store, whose lease token is its own.
+type Store struct {
+	c       *Client
+	cache   string // key prefix of cache entries
+	channel string
+	lease   string
+	meta    string
+	snap    string
+	token   string // this replica's lease token
+}
+
+var (
+	_ adapter.SharedCache = (*Store)(nil)
+	_ adapter.Bus         = (*Store)(nil)
+	_ adapter.IndexShare  = (*Store)(nil)
+)
+
+// Store returns the shared state of the store called name and read with
+// apiKey. Both scope the keys, so two deployments that reuse a store name
+// for different Whatalo stores do not mix; the key is stored only as a hash.
+func (c *Client) Store(name, apiKey string) *Store {
+	base := c.prefix + "store:" + name + ":" + keyID(apiKey) + ":"
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	return &Store{
+		c:       c,
+		cache:   base + "cache:",
+		channel: base + "bus",
+		lease:   base + "index:lease",
+		meta:    base + "index:meta",
+		snap:    base + "index:snapshot",
+		token:   hex.EncodeToString(tok[:]),
+	}
+}
+
+// Get implements adapter.SharedCache.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.c.begin(OpCacheGet); err != nil {
+		return nil, false, err
+	}
+	cctx, cancel := callCtx(ctx, s.c.timeout)
+	defer cancel()
+	b, err := s.c.rdb.Get(cctx, s.cache+key).Bytes()
+	if err = s.c.end(ctx, OpCacheGet, err); err != nil {
+		if errors.Is(err, redis.Nil) {
+			s.c.misses.Add(1)
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	s.c.hits.Add(1)
+	return b, true, nil
+}
+
+// Write implements adapter.SharedCache, as one pipeline.
+func (s *Store) Write(ctx context.Context, writes []adapter.SharedWrite) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	if err := s.c.begin(OpCacheWrite); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
+	defer cancel()
+	_, err := s.c.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		for _, w := range writes {
+			if w.Value == nil {
+				p.Del(cctx, s.cache+w.Key)
+				continue
+			}
+			p.Set(cctx, s.cache+w.Key, w.Value, max(w.TTL, time.Millisecond))
+		}
+		return nil
+	})
+	return s.c.end(ctx, OpCacheWrite, err)
+}
+
+// Publish implements adapter.Bus.
+func (s *Store) Publish(ctx context.Context, msg []byte) error {
+	if err := s.c.begin(OpPublish); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, s.c.timeout)
+	defer cancel()
+	err := s.c.rdb.Publish(cctx, s.channel, msg).Err()
+	return s.c.end(ctx, OpPublish, err)
+}
+
+// Subscribe implements adapter.Bus. It returns an error when the
+// subscription cannot be made; once made, go-redis renews it after a lost
+// connection.
+func (s *Store) Subscribe(ctx context.Context, handle func(msg []byte)) error {
+	if err := s.c.begin(OpSubscribe); err != nil {
+		return err
+	}
+	ps := s.c.rdb.Subscribe(ctx, s.channel)
+	defer ps.Close()
+	// The first reply confirms the subscription, so that a caller knows
+	// messages published from now on reach it.
+	rctx, cancel := callCtx(ctx, max(s.c.timeout, time.Second))
+	_, err := ps.Receive(rctx)
+	cancel()
+	if err = s.c.end(ctx, OpSubscribe, err); err != nil {
+		return err
+	}
+	ch := ps.Channel(redis.WithChannelHealthCheckInterval(time.Second))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-ch:
+			if !ok {
+				return errors.New("redis subscription closed")
+			}
+			handle([]byte(m.Payload))
+		}
+	}
+}
+
+// acquire takes the lease when it is free, or extends it when this
+// replica holds it.
+var acquire = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if v == ARGV[1] then
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+  return 1
+end
+if v then
+  return 0
+end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1
+`)
+
+// release deletes the lease only if this replica holds it.
+var release = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("DEL", KEYS[1])
+end
+return 0
+`)
+
+// Acquire implements adapter.IndexShare.
+func (s *Store) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
+	if err := s.c.begin(OpLease); err != nil {
+		return false, err
+	}
+	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
+	defer cancel()
+	n, err := acquire.Run(cctx, s.c.rdb, []string{s.lease}, s.token, max(ttl, time.Millisecond).Milliseconds()).Int()
+	if err = s.c.end(ctx, OpLease, err); err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// Release implements adapter.IndexShare.
+func (s *Store) Release(ctx context.Context) error {
+	if err := s.c.begin(OpLease); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
+	defer cancel()
+	err := release.Run(cctx, s.c.rdb, []string{s.lease}, s.token).Err()
+	return s.c.end(ctx, OpLease, err)
+}
+
+// Save implements adapter.IndexShare: meta and, unless nil, the snapshot,
+// written together.
+func (s *Store) Save(ctx context.Context, meta, snapshot []byte) error {
+	if err := s.c.begin(OpIndex); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
+	defer cancel()
+	_, err := s.c.rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
+		if snapshot != nil {
+			p.Set(cctx, s.snap, snapshot, indexKeep)
+		}
+		p.Set(cctx, s.meta, meta, indexKeep)
+		return nil
+	})
+	return s.c.end(ctx, OpIndex, err)
+}
+
+// Meta implements adapter.IndexShare.
+func (s *Store) Meta(ctx context.Context) ([]byte, error) { return s.getIndex(ctx, s.meta) }
+
+// Snapshot implements adapter.IndexShare.
+func (s *Store) Snapshot(ctx context.Context) ([]byte, error) { return s.getIndex(ctx, s.snap) }
+
+func (s *Store) getIndex(ctx context.Context, key string) ([]byte, error) {
+	if err := s.c.begin(OpIndex); err != nil {
+		return nil, err
+	}
+	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
+	defer cancel()
+	b, err := s.c.rdb.Get(cctx, key).Bytes()
+	if err = s.c.end(ctx, OpIndex, err); err != nil {
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return b, nil
+}
