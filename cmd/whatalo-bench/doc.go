@@ -1,0 +1,30 @@
+// Command whatalo-bench measures whatalo-wazion against the numbers of the
+// specification (section 7) in one run on one machine, and prints them as a
+// markdown table.
+//
+// It builds cmd/whatalo-fake and cmd/whatalo-wazion, starts them as
+// subprocesses on free 127.0.0.1 ports together with a bare Fiber handler
+// serving the service's own response bytes (the ceiling), drives them with
+// the vegeta load library, and stops every process it started before it
+// returns. Scenarios:
+//
+//  1. cached sidePanel_CustomerInfo, closed loop: throughput and latency of
+//     the service against the bare handler, as a ratio;
+//  2. the same endpoint at a fixed open-loop rate (2,000 req/s): p99;
+//  3. a Zipf workload over the generated phones at the default rate limit:
+//     upstream calls per request and cache hit ratio, beside a naive
+//     pass-through (cache and index off);
+//  4. globalSearch by name, cold (first request per query) and warm;
+//  5. resident memory of the service with 100,000 customers indexed.
+//
+// All traffic goes to 127.0.0.1; every load is bounded in time and count.
+// It knows the service only from outside: its command line, YAML
+// configuration, /healthz, /readyz and /metrics; and the fake only through
+// its HTTP API and /_fake control routes.
+//
+// Usage, from the repository root:
+//
+//	go run ./cmd/whatalo-bench [--duration 10s] [--quick] [--out FILE]
+//
+// See docs/BENCHMARKS.md for what each row means.
+package main

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// loadSpec is one bounded vegeta run.
+type loadSpec struct {
+	name     string
+	targeter vegeta.Targeter
+	// rate is requests per second for an open-loop run; 0 is a closed loop
+	// of workers connections, each sending as soon as its answer arrives.
+	rate     int
+	workers  int
+	duration time.Duration
+	// maxHits bounds the count whatever the duration; 0 derives it from
+	// the rate (open loop) or allows a generous ceiling (closed loop).
+	maxHits uint64
+	timeout time.Duration
+	// classify, if set, reads each response body and names its outcome
+	// ("ok" counts as success). Without it bodies are not read into memory
+	// and any 2xx is a success.
+	classify func(*vegeta.Result) string
+	// pid, if not 0, is the process whose CPU time is measured.
+	pid int
+	// also, if set, receives every result too, to pool rounds.
+	also *rounds
+}
+
+// loadResult is what a run measured.
+type loadResult struct {
+	metrics  vegeta.Metrics
+	outcomes map[string]int // by classify, or "ok"/"http_NNN"/"transport"
+	ok       int
+	cpu      time.Duration // CPU of spec.pid during the run; 0 if unknown
+	elapsed  time.Duration
+}
+
+// successRatio is the share of requests whose outcome was "ok".
+func (r loadResult) successRatio() float64 {
+	if r.metrics.Requests == 0 {
+		return 0
+	}
+	return float64(r.ok) / float64(r.metrics.Requests)
+}
+
+// cpuPerRequest is the target's CPU time per answered request.
+func (r loadResult) cpuPerRequest() time.Duration {
+	if r.metrics.Requests == 0 || r.cpu == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.metrics.Requests)
+}
+
+// closedLoopHitCap bounds a closed-loop run's count: far above what this
+// machine can answer, so the duration decides, yet finite.
+const closedLoopHitCap = 200_000
+
+// attack runs spec and waits for every answer. It stops early, with what
+// it has, when ctx ends.
+func attack(ctx context.Context, spec loadSpec) loadResult {
+	maxHits := spec.maxHits
+	if maxHits == 0 {
+		if spec.rate > 0 {
+			maxHits = uint64(float64(spec.rate)*spec.duration.Seconds()) + 1
+		} else {
+			maxHits = uint64(closedLoopHitCap * max(1, spec.duration.Seconds()))
+		}
+	}
+	timeout := spec.timeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	opts := []func(*vegeta.Attacker){
+		vegeta.Timeout(timeout),
+		vegeta.KeepAlive(true),
+		vegeta.HTTP2(false),
+	}
+	if spec.classify == nil {
+		opts = append(opts, vegeta.MaxBody(0))
+	}
+	var pacer vegeta.Pacer
+	if spec.rate > 0 {
+		pacer = vegeta.Rate{Freq: spec.rate, Per: time.Second}
+		opts = append(opts, vegeta.Workers(uint64(max(10, spec.workers))), vegeta.MaxWorkers(4096), vegeta.Connections(4096))
+	} else {
+		pacer = vegeta.Rate{Freq: 0, Per: time.Second} // as fast as the workers go
+		w := uint64(max(1, spec.workers))
+		opts = append(opts, vegeta.Workers(w), vegeta.MaxWorkers(w), vegeta.Connections(int(w)))
+	}
+	atk := vegeta.NewAttacker(opts...)
+
+	var sent atomic.Uint64
+	inner := spec.targeter
+	tr := func(t *vegeta.Target) error {
+		if sent.Add(1) > maxHits {
+			return vegeta.ErrNoTargets
+		}
+		return inner(t)
+	}
+
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		select {
+		case <-ctx.Done():
+			atk.Stop()
+		case <-stopWatch:
+		}
+	}()
+
+	res := loadResult{outcomes: map[string]int{}}
+	var (
+		cpu0    time.Duration
+		cpu0Err error
+	)
+	if spec.pid != 0 {
+		cpu0, cpu0Err = procCPU(spec.pid)
+	}
+	start := time.Now()
+	for r := range atk.Attack(vegeta.Targeter(tr), pacer, spec.duration, spec.name) {
+		if r.URL == "" && r.Error != "" {
+			continue // the hit that found the count exhausted was never sent
+		}
+		res.metrics.Add(r)
+		if spec.also != nil {
+			spec.also.metrics.Add(r)
+		}
+		outcome := "ok"
+		switch {
+		case r.Code == 0:
+			outcome = "transport"
+		case r.Code < 200 || r.Code >= 300:
+			outcome = "http_" + strconv.Itoa(int(r.Code))
+		case spec.classify != nil:
+			outcome = spec.classify(r)
+		}
+		res.outcomes[outcome]++
+		if outcome == "ok" {
+			res.ok++
+		}
+	}
+	res.elapsed = time.Since(start)
+	if spec.pid != 0 {
+		if cpu1, err := procCPU(spec.pid); err == nil && cpu0Err == nil {
+			res.cpu = cpu1 - cpu0
+		}
+	}
+	res.metrics.Close()
+	if a := spec.also; a != nil {
+		a.active += res.metrics.Duration + res.metrics.Wait
+		a.ok += res.ok
+		a.cpu += res.cpu
+	}
+	return res
+}
+
+// rounds pools several runs against one target that alternated with runs
+// against another, so that both see the same machine: other work on a
+// shared machine comes and goes within seconds.
+type rounds struct {
+	metrics vegeta.Metrics
+	active  time.Duration // the runs' own time, excluding the other target's
+	ok      int
+	cpu     time.Duration
+}
+
+// throughput is successful requests per second of the pooled runs.
+func (r *rounds) throughput() float64 {
+	if r.active <= 0 {
+		return 0
+	}
+	return float64(r.ok) / r.active.Seconds()
+}
+
+func (r *rounds) successRatio() float64 {
+	if r.metrics.Requests == 0 {
+		return 0
+	}
+	return float64(r.ok) / float64(r.metrics.Requests)
+}
+
+func (r *rounds) cpuPerRequest() time.Duration {
+	if r.metrics.Requests == 0 || r.cpu == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.metrics.Requests)
+}
