@@ -49,6 +49,10 @@ type Options struct {
 	Shared SharedOptions
 	// Observer, if set, is told about webhook deliveries and index syncs.
 	Observer Observer
+	// OnChange, if set, is called after a webhook (here or, with Redis, at
+	// another replica) or an index sync changed what answers hold, so that
+	// answers kept above the Backend can be dropped. It must be fast.
+	OnChange func()
 	// Logger receives background errors; default discards.
 	Logger *slog.Logger
 	// Now is the clock, for tests; default time.Now.

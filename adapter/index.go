@@ -160,7 +160,9 @@ func (e *indexedCustomer) withKeys(region string) *indexedCustomer {
 	e.emailKey = strings.ToLower(strings.TrimSpace(e.email))
 	e.phoneKey = ""
 	if e.phone != "" {
-		if e164, err := NormalizePhone(e.phone, region); err == nil {
+		// Not through the memo: a sync reads every customer once, and
+		// would only push out the phones in use.
+		if e164, err := normalizePhone(e.phone, region); err == nil {
 			e.phoneKey = PhoneKey(e164)
 			if e.phoneKey == e.phone {
 				e.phoneKey = e.phone // share the bytes
@@ -593,6 +595,9 @@ func (b *Backend) applyIndexChanges(changes []cacheChange) {
 }
 
 func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
+	if len(changes) > 0 {
+		defer b.changed()
+	}
 	del, set := b.cache.Delete, b.cache.Set
 	if !shared {
 		del, set = b.cache.deleteLocal, b.cache.setLocal

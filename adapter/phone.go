@@ -1,16 +1,17 @@
 package adapter
 
 import (
-	"github.com/whatalo-wazion/whatalo-wazion/wazion"
-
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 // Country calling codes whose WhatsApp and store forms of one number differ.
@@ -81,7 +82,61 @@ func phoneErr(raw, reason string) *PhoneError {
 // "tel:" and similar prefixes, WhatsApp JIDs ("34612345678@s.whatsapp.net"),
 // extensions (dropped), and, when a region is set, bare international digits
 // that do not form a national number ("34612345678" in a DO store).
+//
+// Results are remembered (see phoneMemo): the same few phones are read on
+// every cached answer, and parsing is the costliest step of one.
 func NormalizePhone(raw, region string) (string, error) {
+	if len(raw) > maxPhoneInput {
+		return normalizePhone(raw, region)
+	}
+	k := phoneMemoKey{raw, region}
+	if r, ok := phones.get(k); ok {
+		return r.e164, r.err
+	}
+	e164, err := normalizePhone(raw, region)
+	phones.put(k, phoneResult{e164, err})
+	return e164, err
+}
+
+// phoneMemoSize bounds the memo of NormalizePhone: some thousands of
+// phones in use at once, a few hundred bytes each.
+const phoneMemoSize = 20_000
+
+var phones = phoneMemo{m: make(map[phoneMemoKey]phoneResult)}
+
+type phoneMemoKey struct{ raw, region string }
+
+type phoneResult struct {
+	e164 string
+	err  error
+}
+
+// phoneMemo remembers NormalizePhone results. It is emptied when it reaches
+// phoneMemoSize, which keeps it bounded whatever the callers send: a flood
+// of distinct phones costs a parse each, as without it, and the phones in
+// use come back at once.
+type phoneMemo struct {
+	mu sync.RWMutex
+	m  map[phoneMemoKey]phoneResult
+}
+
+func (m *phoneMemo) get(k phoneMemoKey) (phoneResult, bool) {
+	m.mu.RLock()
+	r, ok := m.m[k]
+	m.mu.RUnlock()
+	return r, ok
+}
+
+func (m *phoneMemo) put(k phoneMemoKey, r phoneResult) {
+	m.mu.Lock()
+	if len(m.m) >= phoneMemoSize {
+		clear(m.m)
+	}
+	m.m[k] = r
+	m.mu.Unlock()
+}
+
+func normalizePhone(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", phoneErr(raw, "empty")
@@ -408,8 +463,8 @@ func WarmPhoneMetadata(regions ...string) {
 			}
 			e164 := phonenumbers.Format(ex, phonenumbers.E164)
 			national := phonenumbers.Format(ex, phonenumbers.NATIONAL)
-			_, _ = NormalizePhone(national, r)
-			_, _ = NormalizePhone(e164, "")
+			_, _ = normalizePhone(national, r)
+			_, _ = normalizePhone(e164, "")
 			_ = PhoneRegion(e164)
 		}
 	}

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -329,4 +330,37 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 		_ = PhoneRegion(got)
 	})
+}
+
+func TestNormalizePhoneMemo(t *testing.T) {
+	inputs := []struct{ raw, region string }{
+		{"809-555-1234", "DO"}, {"+1 809 555 1234", ""}, {"whatsapp:+5215512345678", ""},
+		{"n/a", "DO"}, {"12", "CO"}, {"", "DO"}, {"3001234567", "CO"}, {"3001234567", "DO"},
+	}
+	for _, in := range inputs {
+		want, wantErr := normalizePhone(in.raw, in.region)
+		for range 2 { // a miss, then a hit
+			got, err := NormalizePhone(in.raw, in.region)
+			if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Errorf("NormalizePhone(%q, %q) = %q, %v; want %q, %v", in.raw, in.region, got, err, want, wantErr)
+			}
+		}
+	}
+	// The region is part of the key: the same digits read differently.
+	co, _ := NormalizePhone("3001234567", "CO")
+	do, _ := NormalizePhone("3001234567", "DO")
+	if co == do {
+		t.Errorf("3001234567 read the same in CO and DO: %q", co)
+	}
+
+	// A flood of distinct phones keeps the memo bounded.
+	for i := range phoneMemoSize + 500 {
+		NormalizePhone(fmt.Sprintf("+1809%07d", i), "")
+	}
+	phones.mu.RLock()
+	n := len(phones.m)
+	phones.mu.RUnlock()
+	if n == 0 || n > phoneMemoSize {
+		t.Errorf("memo holds %d entries, want 1..%d", n, phoneMemoSize)
+	}
 }

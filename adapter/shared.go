@@ -435,7 +435,10 @@ func (b *Backend) applyMessage(msg []byte) {
 		if m.Removed != "" {
 			b.removeCustomer(m.Removed)
 		}
+	default:
+		return
 	}
+	b.changed()
 }
 
 // BusStats counts the messages exchanged with other replicas.

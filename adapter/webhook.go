@@ -226,6 +226,7 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 		return event, nil
 	}
 	result := apply()
+	b.changed()
 	b.observeWebhook(event, result)
 	if result == WebhookOK {
 		b.publishDelivery(ctx, d)
@@ -373,6 +374,13 @@ func parseTime(s string) time.Time {
 // planDelivery validates the delivery's entity and returns what applying it
 // does, so that a bad payload changes nothing, not even the record of
 // delivery ids.
+// changed tells OnChange that cached answers may no longer hold.
+func (b *Backend) changed() {
+	if b.opts.OnChange != nil {
+		b.opts.OnChange()
+	}
+}
+
 func (b *Backend) planDelivery(d delivery) (func() string, error) {
 	switch d.event {
 	case "customer.created", "customer.updated":

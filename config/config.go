@@ -54,6 +54,10 @@ type Server struct {
 	// store's upstream budget; negative disables the bound.
 	TokenRate  float64 `yaml:"token_rate"`
 	TokenBurst int     `yaml:"token_burst"`
+	// AnswerTTL keeps each error-free WAzion answer this long and sends it
+	// again to the same request of the same store; a webhook drops them.
+	// Negative keeps none.
+	AnswerTTL time.Duration `yaml:"answer_ttl"`
 }
 
 // Cache holds the fresh TTL per kind of data, how long stale data may still
@@ -159,6 +163,7 @@ const (
 	DefaultBaseURL       = "https://api.whatalo.com/v1"
 	DefaultLabelLanguage = "es"
 	DefaultMargin        = 750 * time.Millisecond
+	DefaultAnswerTTL     = time.Second
 	DefaultBodyLimit     = 64 << 10
 
 	DefaultRedisReplicas  = 2
@@ -199,6 +204,9 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.Server.Margin, err = envDuration(getenv, "WAZION_MARGIN"); err != nil {
+		return nil, err
+	}
+	if c.Server.AnswerTTL, err = envDuration(getenv, "WAZION_ANSWER_TTL"); err != nil {
 		return nil, err
 	}
 	c.Redis.URL = Secret(strings.TrimSpace(getenv("REDIS_URL")))
@@ -323,6 +331,7 @@ func (c *Config) applyDefaults() {
 	def(&sv.ShutdownTimeout, 15*time.Second)
 	def(&sv.TokenRate, 50)
 	def(&sv.TokenBurst, 100)
+	def(&sv.AnswerTTL, DefaultAnswerTTL)
 	ca := &c.Cache
 	def(&ca.Store, time.Hour)
 	def(&ca.Customers, 5*time.Minute)
@@ -378,6 +387,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Margin >= 5*time.Second {
 		bad("server.margin", "must be under the 5 s globalSearch budget")
+	}
+	if c.Server.AnswerTTL > time.Minute {
+		field := "server.answer_ttl"
+		if c.Source == "environment" {
+			field = "WAZION_ANSWER_TTL"
+		}
+		bad(field, "must be at most 1m: answers kept longer hide changes that no webhook reports")
 	}
 	if c.Cache.MaxEntries < 0 {
 		bad("cache.max_entries", "must not be negative")

@@ -33,7 +33,7 @@ func TestFromEnv(t *testing.T) {
 	if s.LabelLanguage != "es" || s.BaseURL != DefaultBaseURL || c.Listen != "127.0.0.1:9999" {
 		t.Errorf("defaults not applied: %+v", s)
 	}
-	if c.Server.Margin != DefaultMargin || c.Cache.Orders != time.Minute {
+	if c.Server.Margin != DefaultMargin || c.Server.AnswerTTL != DefaultAnswerTTL || c.Cache.Orders != time.Minute {
 		t.Errorf("server/cache defaults: %+v %+v", c.Server, c.Cache)
 	}
 }
@@ -51,6 +51,8 @@ func TestFromEnvNamesBadVariable(t *testing.T) {
 		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "LABEL_LANGUAGE": "xx"}, "LABEL_LANGUAGE"},
 		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "WHATALO_BASE_URL": "ftp:/x"}, "WHATALO_BASE_URL"},
 		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "DEFAULT_REGION": "DOM"}, "DEFAULT_REGION"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "WAZION_ANSWER_TTL": "1h"}, "WAZION_ANSWER_TTL: must be at most 1m"},
+		{map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "WAZION_ANSWER_TTL": "soon"}, "WAZION_ANSWER_TTL"},
 	}
 	for _, tt := range tests {
 		_, err := FromEnv(env(tt.env))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/time/rate"
@@ -43,6 +44,12 @@ type Tenant struct {
 	// Backend call.
 	RateLimit float64
 	RateBurst int
+	// AnswerTTL, when positive, keeps each error-free answer for that long
+	// and serves it again to the same request (same endpoint and
+	// parameters) for this store, without asking the Backend. A second
+	// is well inside the lifetimes of the data behind the answers;
+	// Tenants.Forget drops them early. Zero keeps nothing.
+	AnswerTTL time.Duration
 }
 
 // Tenants resolves a token to its store. It keeps only SHA-256 digests of
@@ -58,6 +65,7 @@ type store struct {
 	name    string
 	backend Backend
 	labels  *Labels
+	answers *answers // nil: none kept
 }
 
 type tokenKey struct {
@@ -125,7 +133,7 @@ func NewTenants(tenants []Tenant) (*Tenants, error) {
 				ts.headers = append(ts.headers, h)
 			}
 		}
-		ts.stores = append(ts.stores, &store{name: name, backend: t.Backend, labels: LabelsFor(t.Language)})
+		ts.stores = append(ts.stores, &store{name: name, backend: t.Backend, labels: LabelsFor(t.Language), answers: newAnswers(t.AnswerTTL)})
 	}
 	return ts, nil
 }

@@ -386,6 +386,7 @@ type record struct {
 	phone    string
 	errMsg   string
 	detail   error // full cause, for the log only
+	reused   bool  // a recent answer was sent again (Tenant.AnswerTTL)
 }
 
 func (s *server) begin(c *fiber.Ctx, ep *endpoint) *record {
@@ -448,6 +449,23 @@ func (s *server) handler(ep *endpoint) fiber.Handler {
 			s.write(c, rec, ep.shape(st, req, nil, rec.errMsg).body)
 			return nil
 		}
+		akey := ""
+		var agen uint64
+		if st.answers != nil {
+			akey = answerKey(req)
+			if a, ok := st.answers.get(akey, rec.start); ok {
+				rec.outcome = OutcomeNotFound
+				if a.found {
+					rec.outcome = OutcomeFound
+				}
+				rec.reused = true
+				s.observeAnswer(ep, st, true)
+				s.writeRaw(c, a.body)
+				return nil
+			}
+			s.observeAnswer(ep, st, false)
+			agen = st.answers.generation()
+		}
 		res := s.callBackend(c, ep, st, req, rec.info)
 		var out shaped
 		switch {
@@ -477,7 +495,16 @@ func (s *server) handler(ep *endpoint) fiber.Handler {
 			}
 		}
 		s.write(c, rec, out.body)
+		if akey != "" && (rec.outcome == OutcomeFound || rec.outcome == OutcomeNotFound) {
+			st.answers.put(akey, agen, bytes.Clone(c.Response().Body()), rec.outcome == OutcomeFound, time.Now())
+		}
 		return nil
+	}
+}
+
+func (s *server) observeAnswer(ep *endpoint, st *store, reused bool) {
+	if o, ok := s.observer.(AnswerObserver); ok {
+		o.ObserveAnswer(ep.name, st.name, reused)
 	}
 }
 
@@ -618,7 +645,7 @@ func (s *server) finish(c *fiber.Ctx, rec *record) {
 	if !s.logger.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 11)
+	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String("request_id", rec.info.id),
 		slog.String("method", c.Method()),
@@ -635,6 +662,9 @@ func (s *server) finish(c *fiber.Ctx, rec *record) {
 	}
 	if rec.detail != nil {
 		attrs = append(attrs, slog.String("detail", rec.detail.Error()))
+	}
+	if rec.reused {
+		attrs = append(attrs, slog.String("answer", "recent"))
 	}
 	if len(notes) > 0 {
 		attrs = append(attrs, slog.Attr{Key: "notes", Value: slog.GroupValue(notes...)})

@@ -222,7 +222,7 @@ func (l *Limiter) wait(ctx context.Context, p Priority) (time.Duration, error) {
 	start := time.Now()
 	if until := l.pauseEnd(); start.Before(until) {
 		d := until.Sub(start)
-		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+		if dl, ok := ctx.Deadline(); ok && dl.Before(until.Add(callReserve(dl.Sub(start)))) {
 			return 0, &LimiterError{Priority: p, Wait: d, Left: dl.Sub(start), PerMinute: l.perMinute, PausedUntil: until}
 		}
 		if err := sleep(ctx, d); err != nil {
@@ -257,7 +257,7 @@ func (l *Limiter) take(ctx context.Context, lim *rate.Limiter, p Priority, share
 	if d == 0 {
 		return nil
 	}
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+	if dl, ok := ctx.Deadline(); ok && now.Add(d+callReserve(dl.Sub(now))).After(dl) {
 		r.CancelAt(now)
 		return &LimiterError{Priority: p, Wait: d, Left: dl.Sub(now), PerMinute: l.perMinute, Share: share}
 	}
@@ -266,6 +266,18 @@ func (l *Limiter) take(ctx context.Context, lim *rate.Limiter, p Priority, share
 		return err
 	}
 	return nil
+}
+
+// maxCallReserve is the time a call needs after its turn comes: a turn
+// that leaves less than that before the deadline is refused at once, since
+// the call would be cancelled in flight and still count at Whatalo.
+const maxCallReserve = time.Second
+
+// callReserve is the reserve for a context with left until its deadline:
+// maxCallReserve, or a quarter of what is left when that is shorter, so
+// short budgets (tests, tight margins) still queue.
+func callReserve(left time.Duration) time.Duration {
+	return max(0, min(maxCallReserve, left/4))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

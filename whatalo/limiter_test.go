@@ -73,6 +73,34 @@ func TestLimiterFailsFastPastTheDeadline(t *testing.T) {
 	}
 }
 
+// A turn that comes just before the deadline leaves the call no time to
+// run: it would be cancelled in flight and still count at Whatalo, so the
+// limiter refuses it at once.
+func TestLimiterRefusesATurnThatLeavesNoTimeForTheCall(t *testing.T) {
+	// 60/min: burst 6, then one token every ~1.1 s.
+	l := whatalo.NewLimiter(60, 1)
+	empty(t, l, context.Background())
+
+	probe, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	err := l.Wait(probe)
+	cancel()
+	var le *whatalo.LimiterError
+	if !errors.As(err, &le) || le.Wait <= 0 {
+		t.Fatalf("probe: want a *LimiterError naming the wait, got %v", err)
+	}
+
+	// The turn comes 100 ms before this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), le.Wait+100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := l.Wait(ctx); !errors.Is(err, whatalo.ErrRateLimited) {
+		t.Fatalf("turn 100 ms before the deadline: got %v, want ErrRateLimited", err)
+	}
+	if el := time.Since(start); el > 50*time.Millisecond {
+		t.Fatalf("refusal took %s; it should not wait", el)
+	}
+}
+
 func TestLimiterPause(t *testing.T) {
 	l := whatalo.NewLimiter(1000, 1)
 	l.Pause(time.Now().Add(300 * time.Millisecond))

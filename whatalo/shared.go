@@ -169,7 +169,7 @@ func (b *sharedBudget) take(ctx context.Context, perMinute int, p Priority) erro
 			return nil
 		}
 		now := time.Now()
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && now.Add(wait+callReserve(dl.Sub(now))).After(dl) {
 			b.refusals.Add(1)
 			return &LimiterError{Priority: p, Wait: wait, Left: dl.Sub(now), PerMinute: perMinute, Shared: true}
 		}

@@ -57,6 +57,7 @@ type metrics struct {
 
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	answers         *prometheus.CounterVec
 	cacheLookups    *prometheus.CounterVec
 	upstream        *prometheus.CounterVec
 	upstreamLatency *prometheus.HistogramVec
@@ -83,6 +84,10 @@ func newMetrics() *metrics {
 			Help:    "Time to answer a WAzion request, by endpoint.",
 			Buckets: latencyBuckets,
 		}, []string{"endpoint"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "answers_total",
+			Help: "WAzion requests that reached the store's data, by store, endpoint and result: \"reused\" sent a recent identical answer again (server.answer_ttl), \"built\" asked the caches and Whatalo.",
+		}, []string{"store", "endpoint", "result"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "cache_lookups_total",
 			Help: "Cache lookups by store, cache (kind of data) and result (hit, stale, miss, stale_error, error, bypass, refresh_error).",
@@ -138,7 +143,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
-		m.requests, m.requestDuration, m.cacheLookups,
+		m.requests, m.requestDuration, m.answers, m.cacheLookups,
 		m.upstream, m.upstreamLatency, m.limiterWait, m.limiterRejects,
 		m.budgetRemaining, m.budgetLimit, m.budgetReset,
 		m.indexCustomers, m.indexKeys, m.indexLastSync, m.webhooks,
@@ -150,6 +155,15 @@ func newMetrics() *metrics {
 func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duration) {
 	m.requests.WithLabelValues(endpoint, outcome, store).Inc()
 	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// ObserveAnswer implements wazion.AnswerObserver.
+func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
+	result := "built"
+	if reused {
+		result = "reused"
+	}
+	m.answers.WithLabelValues(store, endpoint, result).Inc()
 }
 
 // ObserveWebhook implements adapter.Observer.

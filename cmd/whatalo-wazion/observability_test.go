@@ -33,8 +33,12 @@ var routePattern = regexp.MustCompile(`^(GET|POST|PATCH|PUT|DELETE) (/[a-z_]+|/\
 func TestMetricsClimbWithRequests(t *testing.T) {
 	fake := whatalotest.NewServer(t, whatalotest.DemoSeed())
 	// No background index work: every cache lookup and upstream call below
-	// comes from the requests themselves.
-	ts := startService(t, fake, nil, func(c *config.Config) { c.Index.Disabled = true })
+	// comes from the requests themselves. No recent answers either: this
+	// is about the data caches behind them.
+	ts := startService(t, fake, nil, func(c *config.Config) {
+		c.Index.Disabled = true
+		c.Server.AnswerTTL = -1
+	})
 	path := wazionPath(wazion.EndpointCustomerInfo, "phone", demoPhone)
 
 	before := ts.scrape(t)
@@ -334,6 +338,54 @@ func TestWebhookRoute(t *testing.T) {
 	}
 }
 
+// TestRecentAnswers: an identical request is answered again from the last
+// answer, and a webhook drops it at once, long before it would expire.
+func TestRecentAnswers(t *testing.T) {
+	fake := whatalotest.NewServer(t, whatalotest.DemoSeed())
+	ts := startService(t, fake, nil, func(c *config.Config) {
+		c.Index.Disabled = true
+		c.Server.AnswerTTL = time.Minute
+	})
+	path := wazionPath(wazion.EndpointCustomerInfo, "phone", demoPhone)
+	_, first := ts.get(t, path)
+	calls := fake.Stats().Total
+	_, second := ts.get(t, path)
+	if second != first || !strings.Contains(first, "María") {
+		t.Fatalf("repeated request: %s\nthen %s", first, second)
+	}
+	m := ts.scrape(t)
+	if got := m.sum("whatalo_wazion_answers_total", "result", "reused"); got != 1 {
+		t.Errorf("answers_total{reused} = %v, want 1", got)
+	}
+	if got := m.sum("whatalo_wazion_answers_total", "result", "built"); got != 1 {
+		t.Errorf("answers_total{built} = %v, want 1", got)
+	}
+	if got := fake.Stats().Total; got != calls {
+		t.Errorf("the repeated request made %d upstream calls", got-calls)
+	}
+	if !strings.Contains(lastLine(ts.Logs.String(), `"msg":"wazion request"`), `"answer":"recent"`) {
+		t.Errorf("access log of the repeated request does not say so:\n%s", lastLine(ts.Logs.String(), `"msg":"wazion request"`))
+	}
+
+	// The store renames her, and Whatalo says so.
+	c, ok := fake.Customer(demoCustomerID)
+	if !ok {
+		t.Fatalf("customer %s not in the demo store", demoCustomerID)
+	}
+	c.Name = "María Renombrada"
+	c = fake.UpsertCustomer(c)
+	data, _ := json.Marshal(c)
+	status, err := fake.Emit(context.Background(), whatalotest.Delivery{
+		URL: ts.URL + "/webhooks/whatalo/default", Secret: testWebhookSecret, Event: "customer.updated", Data: data,
+	})
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("webhook: %d %v", status, err)
+	}
+	if _, third := ts.get(t, path); !strings.Contains(third, "María Renombrada") {
+		t.Errorf("answer after the webhook still the old one: %s", third)
+	}
+}
+
 // TestRunLogsNoSecrets runs the program as a user would, from a YAML file,
 // drives every way of passing the token and a webhook through it, and reads
 // everything it wrote: no API key, token or webhook secret, and phones only
@@ -491,8 +543,12 @@ func TestDemoCacheHitsClimb(t *testing.T) {
 		return base != ""
 	})
 	u := base + "/wazion/" + wazion.EndpointCustomerInfo + "?token=" + demoToken + "&phone=%2B18095551234"
+	// Answered without Whatalo: a cached lookup, or a recent answer sent
+	// again.
 	hits := func() float64 {
-		return scrapeURL(t, base+"/metrics").sum("whatalo_wazion_cache_lookups_total", "result", "hit")
+		m := scrapeURL(t, base+"/metrics")
+		return m.sum("whatalo_wazion_cache_lookups_total", "result", "hit") +
+			m.sum("whatalo_wazion_answers_total", "result", "reused")
 	}
 	var last float64
 	for i := range 3 {

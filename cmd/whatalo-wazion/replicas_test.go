@@ -76,9 +76,17 @@ func startReplicas(t *testing.T, fake *whatalotest.Server, n int, redisURL strin
 			c.Index.RefreshInterval = 2 * time.Second
 		})
 		// /readyz reads the store's settings, which stay cached: later
-		// probes do not depend on the budget the load spends.
-		if status, body := out[i].get(t, "/readyz"); status != http.StatusOK {
-			t.Fatalf("replica %d not ready: %s", i+1, body)
+		// probes do not depend on the budget the load spends. On a busy
+		// machine Redis may answer late at first, and the replica then
+		// probes on its own small share of the budget: give it a moment.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+			status, body := out[i].get(t, "/readyz")
+			if status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d not ready: %s", i+1, body)
+			}
 		}
 	}
 	return out

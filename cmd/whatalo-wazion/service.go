@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +30,9 @@ type service struct {
 	metrics  *metrics
 	wopts    wazion.Options
 	sharing  *sharing // other replicas, through Redis; nil without
+	// answers is tenants once built, for the backends' OnChange, which a
+	// message from another replica may call before.
+	answers atomic.Pointer[wazion.Tenants]
 
 	// Background work started by Start, ended by Close.
 	stopBackground context.CancelFunc
@@ -75,6 +79,12 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 			return nil, fmt.Errorf("store %s: %w", sc.Name, err)
 		}
 		opts := backendOptions(cfg, sc, log, s.metrics)
+		name := sc.Name
+		opts.OnChange = func() {
+			if ts := s.answers.Load(); ts != nil {
+				ts.Forget(name)
+			}
+		}
 		s.sharing.shareBackend(&opts, sc)
 		b := adapter.New(client, opts)
 		s.sharing.watch(sc.Name, b)
@@ -87,11 +97,13 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 		tenants = append(tenants, wazion.Tenant{
 			Name: sc.Name, Tokens: tokens, TokenHeader: sc.TokenHeader, Language: sc.LabelLanguage, Backend: b,
 			RateLimit: max(0, cfg.Server.TokenRate), RateBurst: cfg.Server.TokenBurst,
+			AnswerTTL: max(0, cfg.Server.AnswerTTL),
 		})
 	}
 	if s.tenants, err = wazion.NewTenants(tenants); err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
+	s.answers.Store(s.tenants)
 	s.metrics.watchIndexState(s.stores, func(store string) string {
 		return s.backends[store].IndexStatus().State
 	})

@@ -276,19 +276,28 @@ func (f *Fake) api(pattern, scope string, h apiFunc) {
 		}
 		f.count(statKey)
 		plan := f.planFaults(pattern)
-		if !f.wait(r.Context(), f.cfg.latency+plan.latency) {
-			return
-		}
+		// Whatalo counts a request against the key when it arrives, so a
+		// request its client abandons during the latency below still
+		// counts; the answer itself waits for the latency.
 		now := time.Now()
 		key := r.Header.Get("X-API-Key")
 		limit := f.cfg.limitFor(key)
-		if key == "" || !f.cfg.hasKey(key) {
-			setRateHeaders(w.Header(), f.limiter.peek(limit, now))
+		known := key != "" && f.cfg.hasKey(key)
+		var q quota
+		if known {
+			q = f.limiter.take(key, limit, now)
+		} else {
+			q = f.limiter.peek(limit, now)
+		}
+		if !f.wait(r.Context(), f.cfg.latency+plan.latency) {
+			return
+		}
+		now = time.Now()
+		setRateHeaders(w.Header(), q)
+		if !known {
 			writeJSON(w, http.StatusUnauthorized, errorBody("UNAUTHORIZED", "Missing or invalid API key", nil))
 			return
 		}
-		q := f.limiter.take(key, limit, now)
-		setRateHeaders(w.Header(), q)
 		if !q.allowed {
 			f.countRateLimited()
 			f.tooMany(w, ceilSeconds(q.reset.Sub(now)))

@@ -254,6 +254,12 @@ func TestLatencyRespectsCancellation(t *testing.T) {
 	}
 	// Cleanup closes the server; it would wait 5 s if the handler still slept.
 
+	// Whatalo counts a request when it arrives: the abandoned one used a
+	// slot of the key's minute.
+	if st := s.Fake.Stats(); st.MaxPerMinute != 1 {
+		t.Errorf("abandoned request: max_per_minute %d, want 1", st.MaxPerMinute)
+	}
+
 	f := New(nil)
 	f.SetFaults(Faults{Latency: Duration(30 * time.Millisecond), Times: 1})
 	start = time.Now()
