@@ -721,3 +721,26 @@ func BenchmarkFetchHit(b *testing.B) {
 		}
 	})
 }
+
+// The access log shows the worst cache result of a request's lookups, and
+// a value read from the shared level is better than a miss.
+func TestCacheTraceKeepsTheWorstResult(t *testing.T) {
+	for _, tt := range []struct {
+		results []string
+		want    string
+	}{
+		{[]string{ResultHit, ResultHit}, ResultHit},
+		{[]string{ResultHit, ResultSharedHit, ResultHit}, ResultSharedHit},
+		{[]string{ResultSharedHit, ResultMiss}, ResultMiss},
+		{[]string{ResultStale, ResultSharedHit}, ResultStale},
+		{[]string{ResultMiss, ResultError, ResultHit}, ResultError},
+	} {
+		ctx := withTrace(context.Background())
+		for _, r := range tt.results {
+			annotateCache(ctx, r)
+		}
+		if got := ctx.Value(traceKey{}).(*cacheTrace).worst; got != tt.want {
+			t.Errorf("results %v: access log says %q, want %q", tt.results, got, tt.want)
+		}
+	}
+}

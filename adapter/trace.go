@@ -11,7 +11,7 @@ import (
 // shows the worst result among its lookups, so "hit" means nothing at all
 // went upstream.
 var cacheRank = map[string]int{
-	ResultHit: 1, ResultStale: 2, ResultBypass: 3, ResultMiss: 4, ResultStaleError: 5, ResultError: 6,
+	ResultHit: 1, ResultSharedHit: 2, ResultStale: 3, ResultBypass: 4, ResultMiss: 5, ResultStaleError: 6, ResultError: 7,
 }
 
 type traceKey struct{}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,13 +46,16 @@ type bench struct {
 	fakeBin string
 	svcBin  string
 	selfBin string
+	// lookPath finds a program on PATH (exec.LookPath): redis-server,
+	// which the bench runs but does not build.
+	lookPath func(file string) (string, error)
 
 	mu    sync.Mutex
 	procs []*proc
 }
 
 func newBench(ctx context.Context, o options, log io.Writer) (*bench, error) {
-	b := &bench{o: o, log: log, dir: o.workDir}
+	b := &bench{o: o, log: log, dir: o.workDir, lookPath: exec.LookPath}
 	if b.dir == "" {
 		d, err := os.MkdirTemp("", "whatalo-bench-")
 		if err != nil {
@@ -255,7 +259,17 @@ func e164(phone string) string {
 type serviceOpts struct {
 	rateLimit int  // per minute; 0 = the documented default for the key
 	naive     bool // cache and phone index off: a plain pass-through
+	noIndex   bool // phone index off, cache on
+	// redisURL, if set, makes the instance one of several replicas sharing
+	// that Redis, under keys starting with redisPrefix (default: the
+	// service's own).
+	redisURL    string
+	redisPrefix string
 }
+
+// benchReplicas is redis.expected_replicas of the bench's replicas: the
+// several-replicas scenario runs two at a time.
+const benchReplicas = 2
 
 // svcProc is a running whatalo-wazion.
 type svcProc struct {
@@ -286,7 +300,16 @@ func serviceConfig(listen, baseURL string, so serviceOpts) ([]byte, error) {
 	}
 	if so.naive {
 		cfg["cache"] = map[string]any{"disabled": true}
+	}
+	if so.naive || so.noIndex {
 		cfg["index"] = map[string]any{"disabled": true}
+	}
+	if so.redisURL != "" {
+		redis := map[string]any{"url": so.redisURL, "expected_replicas": benchReplicas}
+		if so.redisPrefix != "" {
+			redis["key_prefix"] = so.redisPrefix
+		}
+		cfg["redis"] = redis
 	}
 	return yaml.Marshal(cfg)
 }
@@ -314,8 +337,14 @@ func (b *bench) startService(ctx context.Context, name string, fake *fakeProc, s
 		return nil, fmt.Errorf("%s configuration: %w", name, err)
 	}
 	mode := "cached"
-	if so.naive {
+	switch {
+	case so.naive:
 		mode = "naive pass-through (cache and index off)"
+	case so.noIndex:
+		mode = "cached, index off"
+	}
+	if so.redisURL != "" {
+		mode += ", sharing Redis under " + orDefault(so.redisPrefix, "the default key prefix")
 	}
 	b.logf("starting %s: %s, rate limit %s", name, mode, limitText(so.rateLimit, "default for the key"))
 	p, err := b.start(name, b.svcBin, []string{"serve", "--config", path}, nil)

@@ -15,7 +15,11 @@
 //     upstream calls per request and cache hit ratio, beside a naive
 //     pass-through (cache and index off);
 //  4. globalSearch by name, cold (first request per query) and warm;
-//  5. resident memory of the service with 100,000 customers indexed.
+//  5. resident memory of the service with 100,000 customers indexed;
+//  6. several replicas sharing a Redis the bench starts (redis-server from
+//     PATH): cached throughput with Redis against without, and the
+//     upstream calls of a replica that starts cold after another has
+//     answered the same phones, with Redis and with nothing shared.
 //
 // All traffic goes to 127.0.0.1; every load is bounded in time and count.
 // It knows the service only from outside: its command line, YAML

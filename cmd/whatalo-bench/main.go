@@ -26,23 +26,24 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
-	duration     time.Duration // each closed-loop and fixed-rate run, per target
-	zipfDuration time.Duration // each Zipf run (cached, then naive)
-	quick        bool
-	out          string
-	customers    int           // generated customers for scenarios 1-4
-	bigCustomers int           // generated customers for scenario 5
-	latency      time.Duration // fake Whatalo latency, scenarios 1-4
-	bigLatency   time.Duration // fake Whatalo latency while indexing for scenario 5
-	concurrency  int           // connections of the closed-loop run
-	fixedRate    int           // requests per second of scenario 2
-	zipfRate     int           // requests per second of scenario 3
-	zipfS        float64       // Zipf exponent
-	searches     int           // distinct globalSearch queries of scenario 4
-	randSeed     int64
-	scenarios    map[int]bool
-	keep         bool   // keep the work directory (logs, configs)
-	workDir      string // "" = a new temporary directory
+	duration      time.Duration // each closed-loop and fixed-rate run, per target
+	zipfDuration  time.Duration // each Zipf run (cached, then naive)
+	quick         bool
+	out           string
+	customers     int           // generated customers for scenarios 1-4
+	bigCustomers  int           // generated customers for scenario 5
+	latency       time.Duration // fake Whatalo latency, scenarios 1-4
+	bigLatency    time.Duration // fake Whatalo latency while indexing for scenario 5
+	concurrency   int           // connections of the closed-loop run
+	fixedRate     int           // requests per second of scenario 2
+	zipfRate      int           // requests per second of scenario 3
+	zipfS         float64       // Zipf exponent
+	searches      int           // distinct globalSearch queries of scenario 4
+	replicaPhones int           // distinct phones sent to each replica in scenario 6
+	randSeed      int64
+	scenarios     map[int]bool
+	keep          bool   // keep the work directory (logs, configs)
+	workDir       string // "" = a new temporary directory
 }
 
 func parseArgs(args []string, stderr io.Writer) (options, error) {
@@ -54,7 +55,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs := newFlagSet(name, stderr)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop and fixed-rate run, per target")
 	fs.DurationVar(&o.zipfDuration, "zipf-duration", time.Minute, "length of each Zipf run (cached, then naive)")
-	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches, no fake latency while indexing 100k")
+	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to `FILE`")
 	fs.IntVar(&o.customers, "customers", 5000, "generated customers for scenarios 1-4")
 	fs.IntVar(&o.bigCustomers, "big-customers", 100000, "generated customers for the memory scenario")
@@ -65,8 +66,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.zipfRate, "zipf-rate", 200, "requests per second of the Zipf runs")
 	fs.Float64Var(&o.zipfS, "zipf-s", 1.1, "Zipf exponent (> 1)")
 	fs.IntVar(&o.searches, "searches", 30, "distinct globalSearch queries")
+	fs.IntVar(&o.replicaPhones, "replica-phones", 300, "distinct phones sent to each replica in the several-replicas scenario")
 	fs.Int64Var(&o.randSeed, "rand-seed", 1, "seed of the generated stores and of the workloads")
-	only := fs.String("only", "1,2,3,4,5", "scenarios to run, comma-separated")
+	only := fs.String("only", "1,2,3,4,5,6", "scenarios to run, comma-separated")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (binaries, configs, logs)")
 	fs.StringVar(&o.workDir, "work-dir", "", "work directory (default: a new temporary directory)")
 	if err := fs.Parse(args); err != nil {
@@ -90,14 +92,17 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		if !set["big-latency"] {
 			o.bigLatency = 0
 		}
+		if !set["replica-phones"] {
+			o.replicaPhones = 100
+		}
 	}
 	if o.bigLatency < 0 {
 		o.bigLatency = o.latency
 	}
 	for _, s := range strings.Split(*only, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 5 {
-			return o, fmt.Errorf("--only %q: want scenario numbers 1 to 5", *only)
+		if err != nil || n < 1 || n > 6 {
+			return o, fmt.Errorf("--only %q: want scenario numbers 1 to 6", *only)
 		}
 		o.scenarios[n] = true
 	}
@@ -122,6 +127,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--zipf-s %g: want > 1", o.zipfS)
 	case o.searches < 1 || o.searches > 1000:
 		return o, fmt.Errorf("--searches %d: want 1 to 1000", o.searches)
+	case o.replicaPhones < 1 || o.replicaPhones > 10000:
+		return o, fmt.Errorf("--replica-phones %d: want 1 to 10000", o.replicaPhones)
 	}
 	return o, nil
 }

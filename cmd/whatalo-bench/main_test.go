@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,8 +26,11 @@ func TestParseArgsDefaultsAndQuick(t *testing.T) {
 	if o.duration != 10*time.Second || o.zipfDuration != time.Minute || o.bigLatency != 80*time.Millisecond {
 		t.Errorf("defaults: duration %s, zipf %s, big latency %s", o.duration, o.zipfDuration, o.bigLatency)
 	}
-	if len(o.scenarios) != 5 {
-		t.Errorf("default scenarios = %v, want all five", o.scenarios)
+	if len(o.scenarios) != 6 {
+		t.Errorf("default scenarios = %v, want all six", o.scenarios)
+	}
+	if o.replicaPhones != 300 {
+		t.Errorf("default replica phones = %d, want 300", o.replicaPhones)
 	}
 
 	o, err = parseArgs([]string{"whatalo-bench", "--quick", "--duration", "3s", "--only", "2, 5"}, io.Discard)
@@ -36,8 +40,8 @@ func TestParseArgsDefaultsAndQuick(t *testing.T) {
 	if o.duration != 3*time.Second {
 		t.Errorf("--duration with --quick = %s, want the explicit 3s", o.duration)
 	}
-	if o.zipfDuration != 6*time.Second || o.searches != 10 || o.bigLatency != 0 {
-		t.Errorf("--quick: zipf %s, searches %d, big latency %s", o.zipfDuration, o.searches, o.bigLatency)
+	if o.zipfDuration != 6*time.Second || o.searches != 10 || o.bigLatency != 0 || o.replicaPhones != 100 {
+		t.Errorf("--quick: zipf %s, searches %d, big latency %s, replica phones %d", o.zipfDuration, o.searches, o.bigLatency, o.replicaPhones)
 	}
 	if !o.scenarios[2] || !o.scenarios[5] || o.scenarios[1] {
 		t.Errorf("--only 2,5 = %v", o.scenarios)
@@ -46,7 +50,9 @@ func TestParseArgsDefaultsAndQuick(t *testing.T) {
 
 func TestParseArgsRejects(t *testing.T) {
 	for _, args := range [][]string{
-		{"--only", "6"},
+		{"--only", "7"},
+		{"--only", "0"},
+		{"--replica-phones", "0"},
 		{"--only", "x"},
 		{"--zipf-s", "1"},
 		{"--duration", "0s"},
@@ -140,6 +146,115 @@ func TestServiceConfigLoads(t *testing.T) {
 		if cfg.Server.TokenRate >= 0 {
 			t.Errorf("token rate = %g, want the per-token bound off", cfg.Server.TokenRate)
 		}
+	}
+}
+
+func TestServiceConfigRedis(t *testing.T) {
+	data, err := serviceConfig("127.0.0.1:1234", "http://127.0.0.1:5678/v1", serviceOpts{
+		rateLimit: 90000, noIndex: true, redisURL: "redis://127.0.0.1:6390/0", redisPrefix: "whatalo-bench-6b:",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the service rejects the bench's configuration: %v\n%s", err, data)
+	}
+	r := cfg.Redis
+	if !r.Enabled() || r.URL.Value() != "redis://127.0.0.1:6390/0" || r.KeyPrefix != "whatalo-bench-6b:" || r.ExpectedReplicas != benchReplicas {
+		t.Errorf("redis = url %q, prefix %q, expected replicas %d", r.URL.Value(), r.KeyPrefix, r.ExpectedReplicas)
+	}
+	if !cfg.Index.Disabled || cfg.Cache.Disabled {
+		t.Errorf("index off, cache on: index disabled %v, cache disabled %v", cfg.Index.Disabled, cfg.Cache.Disabled)
+	}
+
+	// Without a URL the instance runs alone, and the prefix is the
+	// service's own default.
+	data, err = serviceConfig("127.0.0.1:1234", "http://127.0.0.1:5678/v1", serviceOpts{rateLimit: 90000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = config.Parse(data, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Redis.Enabled() || cfg.Index.Disabled {
+		t.Errorf("plain instance: redis enabled %v, index disabled %v", cfg.Redis.Enabled(), cfg.Index.Disabled)
+	}
+}
+
+func TestRedisArgsKeepNothingOnDisk(t *testing.T) {
+	args, err := redisArgs("127.0.0.1:6390", "/tmp/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]string{}
+	for i := 0; i+1 < len(args); i += 2 {
+		set[args[i]] = args[i+1]
+	}
+	for k, want := range map[string]string{"--bind": "127.0.0.1", "--port": "6390", "--save": "", "--appendonly": "no", "--dir": "/tmp/x", "--daemonize": "no"} {
+		if got, ok := set[k]; !ok || got != want {
+			t.Errorf("redis-server %s = %q (given %v), want %q", k, got, ok, want)
+		}
+	}
+	if _, err := redisArgs("no port", "/tmp/x"); err == nil {
+		t.Error("redisArgs without a port: nil error")
+	}
+}
+
+func TestReplicasWithoutRedisServer(t *testing.T) {
+	b := &bench{o: options{scenarios: map[int]bool{6: true}}, log: io.Discard, dir: t.TempDir(),
+		lookPath: func(string) (string, error) { return "", exec.ErrNotFound }}
+	rep := &report{}
+	if err := b.replicasGroup(context.Background(), rep); err != nil {
+		t.Fatalf("replicasGroup without redis-server = %v, want a row instead of an error", err)
+	}
+	if len(rep.rows) != 1 || rep.rows[0].scenario != "6" {
+		t.Fatalf("rows = %+v, want one row for scenario 6", rep.rows)
+	}
+	if r := rep.rows[0]; !strings.Contains(r.service, "redis-server not found") || !strings.Contains(r.reference, "apt-get install redis-server") {
+		t.Errorf("row = %+v, want it to say redis-server is missing and how to install it", r)
+	}
+	if len(b.procs) != 0 {
+		t.Errorf("started %d processes without redis-server", len(b.procs))
+	}
+}
+
+func TestStartRedisIsStoppedByClose(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
+	}
+	b := &bench{log: io.Discard, dir: t.TempDir(), lookPath: exec.LookPath}
+	r, err := b.startRedis(context.Background(), "redis", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.url(), "redis://127.0.0.1:") || !strings.HasSuffix(r.url(), "/0") {
+		t.Errorf("url = %q", r.url())
+	}
+	if err := redisPing(context.Background(), r.addr); err != nil {
+		t.Fatalf("started redis-server does not answer: %v", err)
+	}
+	b.close() // as on Ctrl-C: every process the bench started
+	select {
+	case <-r.done:
+	default:
+		t.Fatal("redis-server still running after close")
+	}
+	if err := redisPing(context.Background(), r.addr); err == nil {
+		t.Error("redis-server still answers after close")
+	}
+}
+
+func TestCountsText(t *testing.T) {
+	if got := countsText(map[string]float64{"ping": 4, "cache_get": 0, "lease": 1200}); got != "lease 1,200, ping 4" {
+		t.Errorf("countsText = %q", got)
+	}
+	if got := countsText(nil); got != "none" {
+		t.Errorf("countsText(nil) = %q", got)
+	}
+	if got := callsText(fakeStats{Total: 255}, loadResult{metrics: vegeta.Metrics{Requests: 100}}); got != "255 (2.55 per request)" {
+		t.Errorf("callsText = %q", got)
 	}
 }
 

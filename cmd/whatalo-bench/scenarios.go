@@ -32,15 +32,15 @@ const (
 	targetRSSCustomers    = 100000
 )
 
-// run runs the chosen scenarios in three groups, each with processes of its
+// run runs the chosen scenarios in four groups, each with processes of its
 // own, and returns the report even when a group failed.
 func (b *bench) run(ctx context.Context) (*report, error) {
 	o := b.o
 	rep := &report{started: time.Now(), machine: readMachine()}
 	rep.settings = fmt.Sprintf("--duration %s per target, --zipf-duration %s, %d customers (fake latency %s), "+
-		"closed loop %d connections, fixed rate %d req/s, Zipf s=%g at %d req/s, %d globalSearch queries, %d customers for memory (fake latency %s)",
+		"closed loop %d connections, fixed rate %d req/s, Zipf s=%g at %d req/s, %d globalSearch queries, %d customers for memory (fake latency %s), %d phones per replica in scenario 6",
 		o.duration, o.zipfDuration, o.customers, o.latency, o.concurrency, o.fixedRate, o.zipfS, o.zipfRate,
-		o.searches, o.bigCustomers, o.bigLatency)
+		o.searches, o.bigCustomers, o.bigLatency, o.replicaPhones)
 	var errs []error
 	group := func(name string, f func(context.Context, *report) error) {
 		if ctx.Err() != nil {
@@ -59,6 +59,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	}
 	if o.scenarios[5] {
 		group("scenario 5", b.memoryGroup)
+	}
+	if o.scenarios[6] {
+		group("scenario 6", b.replicasGroup)
 	}
 	if ctx.Err() != nil {
 		errs = append(errs, ctx.Err())
@@ -199,20 +202,9 @@ func (b *bench) customerInfoScenarios(ctx context.Context, rep *report, svc *svc
 	}
 	query := url.Values{"phone": {phone}}
 	svcURL := svc.endpointURL(endpointCustomerInfo, query)
-	body, contentType, err := fetch(ctx, svcURL) // fills the cache
+	body, contentType, err := cachedAnswer(ctx, svcURL)
 	if err != nil {
-		return fmt.Errorf("first sidePanel_CustomerInfo: %w", err)
-	}
-	if body, contentType, err = fetch(ctx, svcURL); err != nil {
-		return fmt.Errorf("cached sidePanel_CustomerInfo: %w", err)
-	}
-	var check struct {
-		Found     bool              `json:"found"`
-		Error     string            `json:"error"`
-		Customers []json.RawMessage `json:"customers"`
-	}
-	if err := json.Unmarshal(body, &check); err != nil || !check.Found || check.Error != "" {
-		return fmt.Errorf("sidePanel_CustomerInfo for a generated customer did not find it: %.300s", body)
+		return err
 	}
 	b.logf("cached answer for customer %s (%d orders): %d bytes", hot.ID, hot.OrdersCount, len(body))
 	bare, bareRoot, err := b.startBare(ctx, "/wazion/"+endpointCustomerInfo, body, contentType)
@@ -290,6 +282,25 @@ func (b *bench) customerInfoScenarios(ctx context.Context, rep *report, svc *svc
 		b.noteOutcomes(rep, "scenario 2", before, after, errors.Join(merr, merr2), int64(s.metrics.Requests))
 	}
 	return nil
+}
+
+// cachedAnswer asks for u twice, the first time to fill the cache, and
+// returns the second answer once it is known to have found the customer.
+func cachedAnswer(ctx context.Context, u string) (body []byte, contentType string, err error) {
+	if _, _, err := fetch(ctx, u); err != nil {
+		return nil, "", fmt.Errorf("first %s: %w", endpointCustomerInfo, err)
+	}
+	if body, contentType, err = fetch(ctx, u); err != nil {
+		return nil, "", fmt.Errorf("cached %s: %w", endpointCustomerInfo, err)
+	}
+	var check struct {
+		Found bool   `json:"found"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &check); err != nil || !check.Found || check.Error != "" {
+		return nil, "", fmt.Errorf("%s for a generated customer did not find it: %.300s", endpointCustomerInfo, body)
+	}
+	return body, contentType, nil
 }
 
 // throughputRounds is how many alternating rounds a closed-loop comparison

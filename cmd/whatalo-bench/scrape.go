@@ -17,13 +17,15 @@ const (
 	metricRequests     = "whatalo_wazion_requests_total"
 	metricUpstream     = "whatalo_wazion_upstream_requests_total"
 	metricIndexCusts   = "whatalo_wazion_index_customers"
+	metricRedisCalls   = "whatalo_wazion_redis_calls_total"
+	metricLostWrites   = "whatalo_wazion_shared_cache_lost_writes_total"
 )
 
 // Cache results that answered from the cache, and those that count as a
 // lookup at all (refresh_error is a background event, not a lookup).
 var (
-	cacheServed  = []string{"hit", "stale", "stale_error"}
-	cacheLookups = []string{"hit", "stale", "stale_error", "miss", "error", "bypass"}
+	cacheServed  = []string{"hit", "shared_hit", "stale", "stale_error"}
+	cacheLookups = []string{"hit", "shared_hit", "stale", "stale_error", "miss", "error", "bypass"}
 )
 
 // sample is one counter or gauge value with its labels.
