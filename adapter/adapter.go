@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,8 @@ type Backend struct {
 	// With other replicas (Options.Shared).
 	replica     string
 	listening   atomic.Bool // Run is applying the bus's messages
+	feed        orderFeed
+	feedRunning atomic.Bool // Run is polling the order feed
 	busReceived atomic.Int64
 	busErrors   atomic.Int64
 	share       indexShareState
@@ -129,6 +132,15 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		opts.Cache.Now = opts.Now
 	}
 	opts.Index = opts.Index.withDefaults()
+	ttl := make(map[string]time.Duration, len(opts.Cache.TTL)+2)
+	maps.Copy(ttl, opts.Cache.TTL)
+	if ttl[KindOrdersWatched] <= 0 {
+		ttl[KindOrdersWatched] = DefaultWatchedOrdersTTL
+	}
+	if ttl[KindOrderVersion] <= 0 {
+		ttl[KindOrderVersion] = DefaultOrderVersionTTL
+	}
+	opts.Cache.TTL = ttl
 	if opts.Shared.Replica == "" {
 		opts.Shared.Replica = newReplicaName()
 	}

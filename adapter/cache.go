@@ -20,7 +20,9 @@ const (
 	KindPhone          = "phone"
 	KindEmail          = "email"
 	KindOrders         = "orders"
+	KindOrdersWatched  = "orders_watched" // order lists while the order feed is live
 	KindOrder          = "order"
+	KindOrderVersion   = "order_version" // order details by id and updated_at
 	KindProducts       = "products"
 	KindCustomerSearch = "customer_search"
 	KindOrderSearch    = "order_search"
@@ -122,6 +124,12 @@ type Cache struct {
 	ring []ringSlot // FIFO of writes; len <= MaxEntries
 	next int        // oldest slot once the ring is full
 	gen  uint64     // generation of the latest write
+	// tombs holds the generation at which each recently deleted key was
+	// deleted, so that a load that began before the Delete does not store
+	// what it fetched (the Delete says it is out of date). Two sets,
+	// rotated by the sweep, keep a tomb at least one CleanupInterval,
+	// longer than any load (RefreshTimeout).
+	tombs, oldTombs map[string]uint64
 
 	refreshMu  sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running
@@ -210,6 +218,9 @@ func (c *Cache) sweep(every time.Duration) {
 		select {
 		case <-t.C:
 			c.items.DeleteExpired()
+			c.mu.Lock()
+			c.oldTombs, c.tombs = c.tombs, nil
+			c.mu.Unlock()
 		case <-c.stop:
 			return
 		}
@@ -439,6 +450,9 @@ func (c *Cache) storeAt(kind, k string, v any, since uint64, at time.Time) (any,
 		if x, ok := c.items.Get(k); ok && x.(*entry).gen > since {
 			return x.(*entry).val, false
 		}
+		if max(c.tombs[k], c.oldTombs[k]) > since {
+			return v, false
+		}
 	}
 	c.gen++
 	c.evictLocked(k, c.gen)
@@ -540,7 +554,7 @@ func (c *Cache) setLocal(kind, key string, v any) {
 // running for the key still stores its result when it ends.
 func (c *Cache) Delete(kind, key string) {
 	k := kind + "\x00" + key
-	c.items.Delete(k)
+	c.drop(k)
 	if c.shared != nil {
 		c.shared.del(k)
 	}
@@ -548,7 +562,23 @@ func (c *Cache) Delete(kind, key string) {
 
 // deleteLocal is Delete without the shared level.
 func (c *Cache) deleteLocal(kind, key string) {
-	c.items.Delete(kind + "\x00" + key)
+	c.drop(kind + "\x00" + key)
+}
+
+// maxTombs bounds each set of tombs; past it the set starts over, which at
+// worst lets a load running across a Delete store its value.
+const maxTombs = 50_000
+
+// drop deletes k and leaves a tomb for the loads running for it.
+func (c *Cache) drop(k string) {
+	c.mu.Lock()
+	c.gen++
+	if c.tombs == nil || len(c.tombs) >= maxTombs {
+		c.tombs = make(map[string]uint64)
+	}
+	c.tombs[k] = c.gen
+	c.mu.Unlock()
+	c.items.Delete(k)
 }
 
 // Len returns the number of entries held, including expired ones not yet

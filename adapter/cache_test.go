@@ -450,6 +450,37 @@ func TestCacheLoadDoesNotOverwriteNewerSet(t *testing.T) {
 	}
 }
 
+// A Delete says what a running load fetched is out of date (an order
+// changed while its list was read): the load's caller gets it, the cache
+// does not keep it. A load that starts after the Delete is kept.
+func TestCacheLoadAcrossDeleteIsNotKept(t *testing.T) {
+	c, _, _ := newTestCache(t, CacheOptions{})
+	v, _, err := Fetch(context.Background(), c, KindOrders, "7", func(context.Context) (string, error) {
+		c.Delete(KindOrders, "7")
+		return "read before the change", nil
+	})
+	if err != nil || v != "read before the change" {
+		t.Fatalf("Fetch = %q, %v", v, err)
+	}
+	if got, ok := c.Get(KindOrders, "7"); ok {
+		t.Fatalf("cached %v, loaded across a Delete", got)
+	}
+	v, _, _ = Fetch(context.Background(), c, KindOrders, "7", func(context.Context) (string, error) {
+		return "read after the change", nil
+	})
+	if got, _ := c.Get(KindOrders, "7"); got != "read after the change" || v != got {
+		t.Errorf("cached %v, want the load that began after the Delete", got)
+	}
+	// Other keys are not affected.
+	Fetch(context.Background(), c, KindOrders, "8", func(context.Context) (string, error) {
+		c.Delete(KindOrders, "9")
+		return "eight", nil
+	})
+	if got, _ := c.Get(KindOrders, "8"); got != "eight" {
+		t.Errorf("a Delete of another key stopped a load being kept: %v", got)
+	}
+}
+
 func TestCacheNegativeResults(t *testing.T) {
 	type customer struct{ Name string }
 	c, clock, _ := newTestCache(t, CacheOptions{DefaultTTL: time.Minute, NegativeTTL: 5 * time.Second, MaxStale: time.Hour})

@@ -657,7 +657,8 @@ func (b *Backend) indexedByEmail(email string) ([]whatalo.Customer, bool) {
 
 // Run does the store's background work until ctx ends: it builds the phone
 // index, refreshes it every RefreshInterval and rebuilds it every
-// RebuildInterval, all at Background priority in the rate limiter. A failed
+// RebuildInterval, and polls the order feed (see orderFeed) as often, all
+// at Background priority in the rate limiter. A failed
 // sync keeps the index as it was and is retried with backoff. Run returns
 // when ctx is done; a second concurrent Run only waits for its ctx.
 func (b *Backend) Run(ctx context.Context) {
@@ -671,6 +672,18 @@ func (b *Backend) Run(ctx context.Context) {
 		defer func() {
 			<-done
 			b.listening.Store(false)
+		}()
+	}
+	if b.feedEnabled() && b.feedRunning.CompareAndSwap(false, true) {
+		done := make(chan struct{})
+		fctx := ctx
+		go func() {
+			defer close(done)
+			b.runOrderFeed(fctx)
+		}()
+		defer func() {
+			<-done
+			b.feedRunning.Store(false)
 		}()
 	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {

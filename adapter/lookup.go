@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -226,7 +227,8 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 // recentOrders returns a customer's most recent orders, newest first,
 // without items.
 func (b *Backend) recentOrders(ctx context.Context, customerID string, n int) ([]whatalo.Order, error) {
-	os, res, err := Fetch(ctx, b.cache, KindOrders, customerID, func(ctx context.Context) ([]whatalo.Order, error) {
+	kind, key := b.ordersKind(customerID)
+	os, res, err := Fetch(ctx, b.cache, kind, key, func(ctx context.Context) ([]whatalo.Order, error) {
 		os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{
 			CustomerID: customerID, Sort: "created_at", Order: "desc", PerPage: b.opts.OrdersCount,
 		})
@@ -244,9 +246,16 @@ func (b *Backend) recentOrders(ctx context.Context, customerID string, n int) ([
 	return os[:min(n, len(os))], nil
 }
 
-// orderDetail returns one order with its items.
-func (b *Backend) orderDetail(ctx context.Context, id string) (*whatalo.Order, error) {
-	o, res, err := Fetch(ctx, b.cache, KindOrder, id, func(ctx context.Context) (*whatalo.Order, error) {
+// orderDetail returns one order with its items. An order listed with its
+// updated_at is cached under that version for long: any change to it gives
+// it a new one.
+func (b *Backend) orderDetail(ctx context.Context, listed whatalo.Order) (*whatalo.Order, error) {
+	id := listed.ID
+	kind, key := KindOrder, id
+	if !listed.UpdatedAt.IsZero() {
+		kind, key = KindOrderVersion, id+"@"+strconv.FormatInt(listed.UpdatedAt.UnixNano(), 10)
+	}
+	o, res, err := Fetch(ctx, b.cache, kind, key, func(ctx context.Context) (*whatalo.Order, error) {
 		o, _, err := b.client.Orders.Get(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("fetch order %s: %w", id, err)
@@ -267,7 +276,7 @@ func (b *Backend) withItems(ctx context.Context, orders []whatalo.Order, n int) 
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			d, err := b.orderDetail(ctx, out[i].ID)
+			d, err := b.orderDetail(ctx, out[i])
 			if err != nil {
 				errs[i] = err
 				return
@@ -298,7 +307,7 @@ func (b *Backend) orderByNumber(ctx context.Context, number string) (*whatalo.Or
 	}
 	for _, o := range os {
 		if fmt.Sprint(o.OrderNumber) == n {
-			return b.orderDetail(ctx, o.ID)
+			return b.orderDetail(ctx, o)
 		}
 	}
 	return nil, nil

@@ -592,7 +592,7 @@ func (b *Backend) planOrder(d delivery) (func() string, error) {
 // orderChanged forgets what an order event makes stale about customer id,
 // and with fetch reads the customer's new totals in the background.
 func (b *Backend) orderChanged(id, orderID string, fetch bool) {
-	b.cache.Delete(KindOrders, id)
+	b.forgetOrders(id)
 	if known, ok := b.knownCustomer(id); ok {
 		e := newIndexed(known, b.regionNow())
 		b.applyCacheChanges([]cacheChange{{id: id, oldPhone: e.phoneKey, oldEmail: e.emailKey}}, false)

@@ -63,15 +63,20 @@ type Server struct {
 // Cache holds the fresh TTL per kind of data, how long stale data may still
 // be served, and the size cap.
 type Cache struct {
-	Disabled   bool          `yaml:"disabled"`
-	Store      time.Duration `yaml:"store"`
-	Customers  time.Duration `yaml:"customers"`
-	Orders     time.Duration `yaml:"orders"`
-	Products   time.Duration `yaml:"products"`
-	Searches   time.Duration `yaml:"searches"`
-	Negative   time.Duration `yaml:"negative"`
-	MaxStale   time.Duration `yaml:"max_stale"`
-	MaxEntries int           `yaml:"max_entries"`
+	Disabled  bool          `yaml:"disabled"`
+	Store     time.Duration `yaml:"store"`
+	Customers time.Duration `yaml:"customers"`
+	Orders    time.Duration `yaml:"orders"`
+	// OrdersWatched is the fresh TTL of order lists while the order feed
+	// reports changes; OrderDetails that of an order's details, kept per
+	// version (updated_at).
+	OrdersWatched time.Duration `yaml:"orders_watched"`
+	OrderDetails  time.Duration `yaml:"order_details"`
+	Products      time.Duration `yaml:"products"`
+	Searches      time.Duration `yaml:"searches"`
+	Negative      time.Duration `yaml:"negative"`
+	MaxStale      time.Duration `yaml:"max_stale"`
+	MaxEntries    int           `yaml:"max_entries"`
 }
 
 // Index holds the phone index's sync intervals.
@@ -336,6 +341,8 @@ func (c *Config) applyDefaults() {
 	def(&ca.Store, time.Hour)
 	def(&ca.Customers, 5*time.Minute)
 	def(&ca.Orders, 60*time.Second)
+	def(&ca.OrdersWatched, time.Hour)
+	def(&ca.OrderDetails, 6*time.Hour)
 	def(&ca.Products, 5*time.Minute)
 	def(&ca.Searches, 60*time.Second)
 	def(&ca.Negative, 30*time.Second)

@@ -148,6 +148,8 @@ func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger, m *me
 				adapter.KindEmail:          cfg.Cache.Customers,
 				adapter.KindOrders:         cfg.Cache.Orders,
 				adapter.KindOrder:          cfg.Cache.Orders,
+				adapter.KindOrdersWatched:  cfg.Cache.OrdersWatched,
+				adapter.KindOrderVersion:   cfg.Cache.OrderDetails,
 				adapter.KindProducts:       cfg.Cache.Products,
 				adapter.KindCustomerSearch: cfg.Cache.Searches,
 				adapter.KindOrderSearch:    cfg.Cache.Searches,

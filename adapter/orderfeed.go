@@ -1,0 +1,196 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+)
+
+// Order feed defaults.
+const (
+	// DefaultWatchedOrdersTTL is how long a customer's order list stays
+	// fresh while the order feed reports every change within a refresh
+	// interval: the TTL is then only a backstop.
+	DefaultWatchedOrdersTTL = time.Hour
+	// DefaultOrderVersionTTL is how long an order's details are kept under
+	// its updated_at. A change to the order gives it a new updated_at, and
+	// so a new key: the old details are never served for it.
+	DefaultOrderVersionTTL = 6 * time.Hour
+	// maxFeedPages bounds one poll of the feed. Past it, more orders
+	// changed in one interval than are worth reading one by one, and every
+	// watched order list is dropped instead.
+	maxFeedPages = 10
+)
+
+// orderFeed follows the store's orders by updated_at, every index refresh
+// interval, and drops the cached order lists of the customers whose orders
+// changed: one call a minute keeps every order list fresh, where a TTL
+// would re-read each customer's list every minute. While the feed is live,
+// order lists are cached under KindOrdersWatched with a long TTL; when it
+// stops (failed polls past the index's MaxAge), lookups go back to
+// KindOrders and its short TTL.
+//
+// Whatalo sends no event for deleted orders and its list has no
+// deleted-since filter; a deleted order stays in a watched list until the
+// customer's next order change or the backstop TTL.
+type orderFeed struct {
+	// gen is part of every watched key; bumping it drops them all at once
+	// (after an outage or a burst of changes the feed did not read).
+	gen atomic.Uint64
+	// okAt is when the last poll succeeded (unix nanoseconds); zero before.
+	okAt atomic.Int64
+
+	mu        sync.Mutex
+	watermark time.Time        // newest updated_at read
+	seen      map[string]int64 // orders read at the watermark's edge (id -> updated_at)
+	dropped   bool             // the last poll did not read every change and bumped gen
+}
+
+// live reports whether order lists may be cached as watched at now.
+func (f *orderFeed) live(now time.Time, maxAge time.Duration) bool {
+	ok := f.okAt.Load()
+	return ok != 0 && now.Sub(time.Unix(0, ok)) <= maxAge
+}
+
+// watchedKey is the cache key of a customer's watched order list.
+func (f *orderFeed) watchedKey(customerID string) string {
+	return strconv.FormatUint(f.gen.Load(), 10) + ":" + customerID
+}
+
+// feedEnabled: the feed runs with the cache and the index (the index's
+// settings are its schedule; a naive pass-through has neither).
+func (b *Backend) feedEnabled() bool {
+	return !b.opts.Cache.Disabled && !b.opts.Index.Disabled
+}
+
+// ordersKind returns the kind and key a customer's order list is cached
+// under now.
+func (b *Backend) ordersKind(customerID string) (kind, key string) {
+	if b.feedEnabled() && b.feed.live(b.now(), b.opts.Index.MaxAge) {
+		return KindOrdersWatched, b.feed.watchedKey(customerID)
+	}
+	return KindOrders, customerID
+}
+
+// forgetOrders drops every cached order list of a customer.
+func (b *Backend) forgetOrders(customerID string) {
+	b.cache.Delete(KindOrders, customerID)
+	b.cache.Delete(KindOrdersWatched, b.feed.watchedKey(customerID))
+}
+
+// runOrderFeed polls the feed every index refresh interval until ctx ends.
+func (b *Backend) runOrderFeed(ctx context.Context) {
+	ctx = whatalo.WithPriority(ctx, whatalo.Background)
+	every := b.opts.Index.RefreshInterval
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		err := b.pollOrders(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			delay := retryDelay(every, failures, b.feed.okAt.Load() != 0)
+			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", delay, "err", err)
+			timer.Reset(delay)
+			continue
+		}
+		failures = 0
+		timer.Reset(every)
+	}
+}
+
+// pollOrders reads the orders changed since the watermark, newest first,
+// and drops the order lists they make stale. The first poll only sets the
+// watermark: nothing is cached as watched before it.
+func (b *Backend) pollOrders(ctx context.Context) error {
+	b.feed.mu.Lock()
+	defer b.feed.mu.Unlock()
+	first := b.feed.watermark.IsZero()
+	// Orders updated within indexOverlap of the watermark are read again,
+	// in case one was written late with an earlier time; seen tells which
+	// of them were already handled.
+	cutoff := b.feed.watermark.Add(-indexOverlap)
+	if b.feed.dropped {
+		// The last poll dropped every watched list: what changed before
+		// its watermark no longer matters.
+		cutoff = b.feed.watermark
+	}
+	opts := &whatalo.OrderListOptions{Sort: whatalo.OrderSortUpdatedAt, Order: whatalo.SortDesc, PerPage: b.opts.Index.PageSize}
+	var read, changed []whatalo.Order
+	complete := false
+	for page := 1; page <= maxFeedPages && !complete; page++ {
+		opts.Page = page
+		os, resp, err := b.client.Orders.List(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("order feed page %d: %w", page, err)
+		}
+		for _, o := range os {
+			if !first && o.UpdatedAt.Before(cutoff) {
+				complete = true
+				break
+			}
+			read = append(read, o)
+			if prev, ok := b.feed.seen[o.ID]; !first && (!ok || prev != o.UpdatedAt.UnixNano()) {
+				changed = append(changed, o)
+			}
+			if first {
+				complete = true
+				break
+			}
+		}
+		if resp.NextPage() <= page || len(os) == 0 {
+			complete = true
+		}
+	}
+	if !complete {
+		// More changes than one poll reads: start the watched lists
+		// afresh rather than read them all.
+		b.feed.gen.Add(1)
+		b.log.Info("order feed: many orders changed at once; cached order lists dropped", "read", len(read))
+	}
+	newest := b.feed.watermark
+	for _, o := range read {
+		newest = later(newest, o.UpdatedAt)
+	}
+	seen := make(map[string]int64)
+	for _, o := range read {
+		if !o.UpdatedAt.Before(newest.Add(-indexOverlap)) {
+			seen[o.ID] = o.UpdatedAt.UnixNano()
+		}
+	}
+	for id, u := range b.feed.seen {
+		// Still inside the next poll's overlap: keep it.
+		if _, ok := seen[id]; !ok && u >= newest.Add(-indexOverlap).UnixNano() {
+			seen[id] = u
+		}
+	}
+	for _, o := range changed {
+		if o.CustomerID != "" {
+			b.orderChanged(o.CustomerID, o.ID, false)
+		}
+		if o.OrderNumber != 0 {
+			b.cache.Delete(KindOrderSearch, strconv.Itoa(o.OrderNumber))
+		}
+	}
+	b.feed.watermark = newest
+	b.feed.seen = seen
+	b.feed.dropped = !complete
+	b.feed.okAt.Store(b.now().UnixNano())
+	if len(changed) > 0 || !complete {
+		b.changed()
+	}
+	return nil
+}
