@@ -50,6 +50,10 @@ func (b *Backend) profiles(ctx context.Context, cs []whatalo.Customer) ([]profil
 		if c.OrdersCount == 0 && c.LastOrderID == "" {
 			continue
 		}
+		if c.OrdersCount == 1 && c.LastOrderID != "" && b.opts.OrdersWithItems > 0 {
+			wg.Go(func() { out[i].orders, errs[i] = b.onlyOrder(ctx, c) })
+			continue
+		}
 		wg.Go(func() {
 			orders, err := b.recentOrders(ctx, c.ID, b.opts.OrdersCount)
 			if err != nil {

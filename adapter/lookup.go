@@ -246,6 +246,39 @@ func (b *Backend) recentOrders(ctx context.Context, customerID string, n int) ([
 	return os[:min(n, len(os))], nil
 }
 
+// onlyOrder returns the order of a customer who has one, with its items,
+// in one call where the list and the details take two: the customer's
+// last_order_id names it. Most customers buy once. It is cached with the
+// customer's order lists and dropped with them (forgetOrders); a cached
+// order that is no longer the customer's last is read again.
+func (b *Backend) onlyOrder(ctx context.Context, c whatalo.Customer) ([]whatalo.Order, error) {
+	kind, key := b.ordersKind(c.ID)
+	key += onlyOrderSuffix
+	load := func(ctx context.Context) ([]whatalo.Order, error) {
+		o, _, err := b.client.Orders.Get(ctx, c.LastOrderID)
+		if err != nil {
+			return nil, fmt.Errorf("fetch order %s of customer %s: %w", c.LastOrderID, c.ID, err)
+		}
+		if o.CustomerID != "" && o.CustomerID != c.ID {
+			return nil, nil
+		}
+		return []whatalo.Order{*o}, nil
+	}
+	os, res, err := Fetch(ctx, b.cache, kind, key, load)
+	if err == nil && len(os) == 1 && os[0].ID != c.LastOrderID {
+		b.cache.Delete(kind, key)
+		os, res, err = Fetch(ctx, b.cache, kind, key, load)
+	}
+	annotateCache(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(os), nil
+}
+
+// onlyOrderSuffix marks onlyOrder's entries among the order lists.
+const onlyOrderSuffix = "#only"
+
 // orderDetail returns one order with its items. An order listed with its
 // updated_at is cached under that version for long: any change to it gives
 // it a new one.

@@ -79,8 +79,11 @@ func (b *Backend) ordersKind(customerID string) (kind, key string) {
 
 // forgetOrders drops every cached order list of a customer.
 func (b *Backend) forgetOrders(customerID string) {
+	watched := b.feed.watchedKey(customerID)
 	b.cache.Delete(KindOrders, customerID)
-	b.cache.Delete(KindOrdersWatched, b.feed.watchedKey(customerID))
+	b.cache.Delete(KindOrders, customerID+onlyOrderSuffix)
+	b.cache.Delete(KindOrdersWatched, watched)
+	b.cache.Delete(KindOrdersWatched, watched+onlyOrderSuffix)
 }
 
 // runOrderFeed polls the feed every index refresh interval until ctx ends.
@@ -179,7 +182,11 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 	}
 	for _, o := range changed {
 		if o.CustomerID != "" {
-			b.orderChanged(o.CustomerID, o.ID, false)
+			// An order other than the customer's known last one is new
+			// (or moved): read the customer's totals again, as for a
+			// webhook, so a one-order customer gets a list again.
+			known, ok := b.knownCustomer(o.CustomerID)
+			b.orderChanged(o.CustomerID, o.ID, !ok || known.LastOrderID != o.ID)
 		}
 		if o.OrderNumber != 0 {
 			b.cache.Delete(KindOrderSearch, strconv.Itoa(o.OrderNumber))

@@ -147,3 +147,40 @@ func TestOrderDetailsKeptPerVersion(t *testing.T) {
 		t.Errorf("after one order changed: %d detail calls, want %d", d, details+1)
 	}
 }
+
+// Most customers buy once: their order, named by last_order_id, is the
+// whole list, read in one call with its items.
+func TestOneOrderCustomerCostsOneCall(t *testing.T) {
+	e := newIxEnv(t, nil)
+	c := e.fake.UpsertCustomer(whatalo.Customer{Name: "Una Compra", Phone: "+18095550101"})
+	o := e.fake.AddOrder(whatalo.Order{CustomerID: c.ID, Items: []whatalo.LineItem{{ProductName: "Gorra", Quantity: 1}}})
+	e.poll(t)
+	lists, details := e.orderCalls()
+
+	got := e.info(t, "+18095550101")
+	if len(got.Customers) != 1 || len(got.Customers[0].Orders) != 1 {
+		t.Fatalf("answer: %+v", got)
+	}
+	order := got.Customers[0].Orders[0]
+	if order.Name != "#"+strconv.Itoa(o.OrderNumber) || len(order.Items) != 1 || order.Items[0].Title != "Gorra" {
+		t.Errorf("the only order: %+v, want #%d with its item", order, o.OrderNumber)
+	}
+	l, d := e.orderCalls()
+	if l != lists || d != details+1 {
+		t.Errorf("one-order customer: %d list and %d detail calls, want 0 and 1", l-lists, d-details)
+	}
+	e.info(t, "+18095550101")
+	if _, d2 := e.orderCalls(); d2 != d {
+		t.Errorf("the repeated answer read the order again")
+	}
+
+	// A second order: the feed sees it, the customer's totals are read
+	// again, and the panel lists both.
+	second := e.fake.AddOrder(whatalo.Order{CustomerID: c.ID})
+	e.poll(t)
+	ixWait(t, "both orders in the panel", func() bool {
+		r := e.info(t, "+18095550101")
+		return len(r.Customers) == 1 && len(r.Customers[0].Orders) == 2 &&
+			r.Customers[0].Orders[0].Name == "#"+strconv.Itoa(second.OrderNumber)
+	})
+}

@@ -54,7 +54,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	fs := newFlagSet(name, stderr)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop and fixed-rate run, per target")
-	fs.DurationVar(&o.zipfDuration, "zipf-duration", time.Minute, "length of each Zipf run (cached, then naive)")
+	fs.DurationVar(&o.zipfDuration, "zipf-duration", 5*time.Minute, "length of each Zipf run (cached, then naive)")
 	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to `FILE`")
 	fs.IntVar(&o.customers, "customers", 5000, "generated customers for scenarios 1-4")

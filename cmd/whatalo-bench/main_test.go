@@ -23,7 +23,7 @@ func TestParseArgsDefaultsAndQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.duration != 10*time.Second || o.zipfDuration != time.Minute || o.bigLatency != 80*time.Millisecond {
+	if o.duration != 10*time.Second || o.zipfDuration != 5*time.Minute || o.bigLatency != 80*time.Millisecond {
 		t.Errorf("defaults: duration %s, zipf %s, big latency %s", o.duration, o.zipfDuration, o.bigLatency)
 	}
 	if len(o.scenarios) != 6 {
@@ -431,5 +431,18 @@ func TestTailBufferKeepsTheEnd(t *testing.T) {
 	got := string(tb.bytes())
 	if len(got) > 100 || !strings.HasSuffix(got, "line 49\n") || strings.Contains(got, "line 00") {
 		t.Errorf("tail = %q", got)
+	}
+}
+
+func TestLastWindow(t *testing.T) {
+	z := zipfResult{upstreamAt: []int64{100, 130, 150}, sentPerWindow: []int64{1000, 1000, 400}}
+	if r, ok := lastWindow(z); !ok || r != 0.05 {
+		t.Errorf("lastWindow = %v, %v; want 20 calls / 400 requests = 0.05", r, ok)
+	}
+	if _, ok := lastWindow(zipfResult{}); ok {
+		t.Error("lastWindow of an empty run reports a figure")
+	}
+	if r, ok := lastWindow(zipfResult{upstreamAt: []int64{7}, sentPerWindow: []int64{70}}); !ok || r != 0.1 {
+		t.Errorf("lastWindow of one window = %v, %v; want 0.1", r, ok)
 	}
 }

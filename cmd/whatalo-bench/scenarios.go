@@ -417,6 +417,7 @@ type zipfResult struct {
 	upstream      fakeStats
 	upstreamAt    []int64 // fake's total at the end of each window
 	sentPerWindow []int64 // requests sent in each window
+	errPerWindow  []int64 // answers with an error in each window
 	cache         cacheDelta
 	hasMetrics    bool
 	// upstreamByStatus is the service's own count of Whatalo attempts by
@@ -479,12 +480,26 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 		}
 		return float64(z.upstream.Total) / float64(z.load.metrics.Requests)
 	}
-	rep.add(row{"3", what, "upstream calls per WAzion request",
+	rep.add(row{"3", what, "upstream calls per WAzion request, whole run from a cold cache",
 		fmt.Sprintf("%s / %s = %s", thousands(cached.upstream.Total), thousands(int64(cached.load.metrics.Requests)), fmtPct(perReq(cached))),
 		fmt.Sprintf("naive %s / %s = %s", thousands(naive.upstream.Total), thousands(int64(naive.load.metrics.Requests)), fmtPct(perReq(naive))),
-		"≤ 5 %", verdictOf(perReq(cached) <= targetUpstreamRatio)})
+		"", noTarget})
 	rep.add(row{"3", what, fmt.Sprintf("upstream per request in each %s window", (o.zipfDuration / zipfWindows).Round(100*time.Millisecond)),
 		windowText(cached), "naive " + windowText(naive), "", noTarget})
+	last := func(z zipfResult) (ratio float64, text string) {
+		ratio, ok := lastWindow(z)
+		if !ok {
+			return 0, "n/a"
+		}
+		i := len(z.upstreamAt) - 1
+		return ratio, fmt.Sprintf("%s (%s of %s answers with an error)", fmtPct(ratio),
+			thousands(z.errPerWindow[i]), thousands(z.sentPerWindow[i]))
+	}
+	cr, ct := last(cached)
+	_, nt := last(naive)
+	_, lastOK := lastWindow(cached)
+	rep.add(row{"3", what, "upstream calls per WAzion request, last window (warm cache)",
+		ct, "naive " + nt, "≤ 5 %", verdictOf(lastOK && cr <= targetUpstreamRatio)})
 	hit := func(z zipfResult) string {
 		if !z.hasMetrics {
 			return "n/a (no /metrics)"
@@ -536,6 +551,20 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 // trend of upstream calls per request.
 const zipfWindows = 6
 
+// lastWindow is the upstream calls per request of the run's last window,
+// once the cache has warmed.
+func lastWindow(z zipfResult) (float64, bool) {
+	i := len(z.upstreamAt) - 1
+	if i < 0 || i >= len(z.sentPerWindow) || z.sentPerWindow[i] == 0 {
+		return 0, false
+	}
+	var prev int64
+	if i > 0 {
+		prev = z.upstreamAt[i-1]
+	}
+	return float64(z.upstreamAt[i]-prev) / float64(z.sentPerWindow[i]), true
+}
+
 // windowText lists upstream calls per request window by window.
 func windowText(z zipfResult) string {
 	var parts []string
@@ -586,14 +615,19 @@ func (b *bench) zipfRun(ctx context.Context, fake *fakeProc, svc *svcProc, phone
 	}()
 	z.errs = map[string]int{}
 	z.sentPerWindow = make([]int64, zipfWindows)
+	z.errPerWindow = make([]int64, zipfWindows)
 	classify := wazionOutcome(z.errs)
 	z.load = attack(ctx, loadSpec{name: "zipf-" + name, targeter: zipfTargeter(svc, phones, o.zipfS, o.randSeed),
 		rate: o.zipfRate, duration: o.zipfDuration, timeout: 15 * time.Second,
 		classify: func(r *vegeta.Result) string {
+			out := classify(r)
 			if w := int(r.Timestamp.Sub(start) / window); w >= 0 && w < zipfWindows {
 				z.sentPerWindow[w]++
+				if out != "ok" && out != "not_found" {
+					z.errPerWindow[w]++
+				}
 			}
-			return classify(r)
+			return out
 		}})
 	z.upstreamAt = <-snaps
 	if err := ctx.Err(); err != nil {
