@@ -709,7 +709,13 @@ func (b *Backend) Run(ctx context.Context) {
 			if builtAt := b.followIndex(ctx); !builtAt.IsZero() {
 				nextRebuild = builtAt.Add(o.RebuildInterval)
 			}
-			timer.Reset(followInterval(o))
+			next := followInterval(o)
+			if built, _, _ := b.index.syncState(); !built {
+				// Nothing loaded yet (the leader is still building):
+				// look again soon, lookups search Whatalo meanwhile.
+				next = min(next, followFirstInterval)
+			}
+			timer.Reset(next)
 			continue
 		}
 		built, _, _ := b.index.syncState()

@@ -41,6 +41,10 @@ func leaseTTL(o IndexOptions) time.Duration {
 
 // followInterval is how often a follower looks for the leader's result,
 // and for a lease left free.
+// followFirstInterval is how often a follower that holds no index yet
+// looks for the leader's first one.
+const followFirstInterval = 2 * time.Second
+
 func followInterval(o IndexOptions) time.Duration {
 	return min(max(o.RefreshInterval/2, 50*time.Millisecond), 30*time.Second)
 }

@@ -691,3 +691,31 @@ func TestSharedIndexRepublishedAfterStoreLosesIt(t *testing.T) {
 		t.Fatalf("replica started later: %+v", st)
 	}
 }
+
+// A follower that started before the leader's first index looks for it
+// again within seconds, not after half a refresh interval.
+func TestSharedIndexFollowerLoadsTheFirstIndexSoon(t *testing.T) {
+	w := newMemWorld()
+	rs := newReplicas(t, 2, w, func(o *Options, m *memReplica) {
+		o.Shared.Index = m
+		o.Index.RefreshInterval = time.Minute // a follower checks every 30 s once it holds one
+		o.Index.PageSize = 2                  // a build of several pages
+	})
+	for _, r := range rs {
+		r.run(t)
+	}
+	start := time.Now()
+	for _, r := range rs {
+		ixWait(t, "both replicas' index ready", func() bool { return r.b.IndexStatus().State == IndexReady })
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("indexes ready after %s", d)
+	}
+	roles := map[string]int{}
+	for _, r := range rs {
+		roles[r.b.IndexStatus().Role]++
+	}
+	if roles[IndexLeader] != 1 || roles[IndexFollower] != 1 {
+		t.Errorf("roles %v, want one leader and one follower", roles)
+	}
+}

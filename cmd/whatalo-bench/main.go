@@ -27,7 +27,8 @@ func main() {
 // options are the parsed command line.
 type options struct {
 	duration      time.Duration // each closed-loop and fixed-rate run, per target
-	zipfDuration  time.Duration // each Zipf run (cached, then naive)
+	zipfDuration  time.Duration // the cached Zipf run
+	naiveDuration time.Duration // the naive Zipf run
 	quick         bool
 	out           string
 	customers     int           // generated customers for scenarios 1-4
@@ -54,7 +55,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	fs := newFlagSet(name, stderr)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop and fixed-rate run, per target")
-	fs.DurationVar(&o.zipfDuration, "zipf-duration", 5*time.Minute, "length of each Zipf run (cached, then naive)")
+	fs.DurationVar(&o.zipfDuration, "zipf-duration", 10*time.Minute, "length of the cached Zipf run")
+	fs.DurationVar(&o.naiveDuration, "naive-duration", 2*time.Minute, "length of the naive Zipf run (0: as --zipf-duration)")
 	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to `FILE`")
 	fs.IntVar(&o.customers, "customers", 5000, "generated customers for scenarios 1-4")
@@ -79,12 +81,18 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.naiveDuration == 0 {
+		o.naiveDuration = o.zipfDuration
+	}
 	if o.quick {
 		if !set["duration"] {
 			o.duration = 2 * time.Second
 		}
 		if !set["zipf-duration"] {
 			o.zipfDuration = 6 * time.Second
+		}
+		if !set["naive-duration"] {
+			o.naiveDuration = 6 * time.Second
 		}
 		if !set["searches"] {
 			o.searches = 10
@@ -109,8 +117,10 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.duration <= 0 || o.duration > 10*time.Minute:
 		return o, fmt.Errorf("--duration %s: want > 0 and <= 10m", o.duration)
-	case o.zipfDuration <= 0 || o.zipfDuration > 10*time.Minute:
-		return o, fmt.Errorf("--zipf-duration %s: want > 0 and <= 10m", o.zipfDuration)
+	case o.zipfDuration <= 0 || o.zipfDuration > 30*time.Minute:
+		return o, fmt.Errorf("--zipf-duration %s: want > 0 and <= 30m", o.zipfDuration)
+	case o.naiveDuration < 0 || o.naiveDuration > 30*time.Minute:
+		return o, fmt.Errorf("--naive-duration %s: want 0 to 30m", o.naiveDuration)
 	case o.customers < 100:
 		return o, fmt.Errorf("--customers %d: want >= 100", o.customers)
 	case o.bigCustomers < 100:

@@ -23,7 +23,7 @@ func TestParseArgsDefaultsAndQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.duration != 10*time.Second || o.zipfDuration != 5*time.Minute || o.bigLatency != 80*time.Millisecond {
+	if o.duration != 10*time.Second || o.zipfDuration != 10*time.Minute || o.naiveDuration != 2*time.Minute || o.bigLatency != 80*time.Millisecond {
 		t.Errorf("defaults: duration %s, zipf %s, big latency %s", o.duration, o.zipfDuration, o.bigLatency)
 	}
 	if len(o.scenarios) != 6 {

@@ -37,9 +37,9 @@ const (
 func (b *bench) run(ctx context.Context) (*report, error) {
 	o := b.o
 	rep := &report{started: time.Now(), machine: readMachine()}
-	rep.settings = fmt.Sprintf("--duration %s per target, --zipf-duration %s, %d customers (fake latency %s), "+
+	rep.settings = fmt.Sprintf("--duration %s per target, --zipf-duration %s, --naive-duration %s, %d customers (fake latency %s), "+
 		"closed loop %d connections, fixed rate %d req/s, Zipf s=%g at %d req/s, %d globalSearch queries, %d customers for memory (fake latency %s), %d phones per replica in scenario 6",
-		o.duration, o.zipfDuration, o.customers, o.latency, o.concurrency, o.fixedRate, o.zipfS, o.zipfRate,
+		o.duration, o.zipfDuration, o.naiveDuration, o.customers, o.latency, o.concurrency, o.fixedRate, o.zipfS, o.zipfRate,
 		o.searches, o.bigCustomers, o.bigLatency, o.replicaPhones)
 	var errs []error
 	group := func(name string, f func(context.Context, *report) error) {
@@ -456,7 +456,7 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 		return err
 	}
 	b.logf("phone index %s: %d customers after %s", idx.State, idx.Customers, time.Since(t0).Round(100*time.Millisecond))
-	cached, err := b.zipfRun(ctx, fake, svc, phones, "cached")
+	cached, err := b.zipfRun(ctx, fake, svc, phones, "cached", o.zipfDuration)
 	b.stop(svc.proc)
 	if err != nil {
 		return err
@@ -466,14 +466,14 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	naive, err := b.zipfRun(ctx, fake, naiveSvc, phones, "naive")
+	naive, err := b.zipfRun(ctx, fake, naiveSvc, phones, "naive", o.naiveDuration)
 	b.stop(naiveSvc.proc)
 	if err != nil {
 		return err
 	}
 
-	what := fmt.Sprintf("Zipf s=%g over %s phones, %d req/s for %s, default rate limit (900/min)",
-		o.zipfS, thousands(int64(len(phones))), o.zipfRate, o.zipfDuration)
+	what := fmt.Sprintf("Zipf s=%g over %s phones, %d req/s for %s (naive %s), default rate limit (900/min)",
+		o.zipfS, thousands(int64(len(phones))), o.zipfRate, o.zipfDuration, o.naiveDuration)
 	perReq := func(z zipfResult) float64 {
 		if z.load.metrics.Requests == 0 {
 			return 0
@@ -484,7 +484,8 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 		fmt.Sprintf("%s / %s = %s", thousands(cached.upstream.Total), thousands(int64(cached.load.metrics.Requests)), fmtPct(perReq(cached))),
 		fmt.Sprintf("naive %s / %s = %s", thousands(naive.upstream.Total), thousands(int64(naive.load.metrics.Requests)), fmtPct(perReq(naive))),
 		"", noTarget})
-	rep.add(row{"3", what, fmt.Sprintf("upstream per request in each %s window", (o.zipfDuration / zipfWindows).Round(100*time.Millisecond)),
+	rep.add(row{"3", what, fmt.Sprintf("upstream per request in each of %d windows (%s; naive %s)", zipfWindows,
+		(o.zipfDuration / zipfWindows).Round(100*time.Millisecond), (o.naiveDuration / zipfWindows).Round(100*time.Millisecond)),
 		windowText(cached), "naive " + windowText(naive), "", noTarget})
 	last := func(z zipfResult) (ratio float64, text string) {
 		ratio, ok := lastWindow(z)
@@ -584,18 +585,18 @@ func windowText(z zipfResult) string {
 
 // zipfRun resets the fake's counters, runs the Zipf workload against svc
 // and reads what it cost upstream.
-func (b *bench) zipfRun(ctx context.Context, fake *fakeProc, svc *svcProc, phones []string, name string) (zipfResult, error) {
+func (b *bench) zipfRun(ctx context.Context, fake *fakeProc, svc *svcProc, phones []string, name string, d time.Duration) (zipfResult, error) {
 	o := b.o
 	var z zipfResult
 	if err := fake.reset(ctx); err != nil {
 		return z, err
 	}
 	before, merr := svc.metrics(ctx)
-	b.logf("scenario 3 %s: Zipf s=%g over %d phones at %d req/s for %s", name, o.zipfS, len(phones), o.zipfRate, o.zipfDuration)
+	b.logf("scenario 3 %s: Zipf s=%g over %d phones at %d req/s for %s", name, o.zipfS, len(phones), o.zipfRate, d)
 	// Upstream counters at the end of each window show whether the cost
 	// per request falls as the cache warms.
 	start := time.Now()
-	window := o.zipfDuration / zipfWindows
+	window := d / zipfWindows
 	snaps := make(chan []int64, 1)
 	go func() {
 		var totals []int64
@@ -618,7 +619,7 @@ func (b *bench) zipfRun(ctx context.Context, fake *fakeProc, svc *svcProc, phone
 	z.errPerWindow = make([]int64, zipfWindows)
 	classify := wazionOutcome(z.errs)
 	z.load = attack(ctx, loadSpec{name: "zipf-" + name, targeter: zipfTargeter(svc, phones, o.zipfS, o.randSeed),
-		rate: o.zipfRate, duration: o.zipfDuration, timeout: 15 * time.Second,
+		rate: o.zipfRate, duration: d, timeout: 15 * time.Second,
 		classify: func(r *vegeta.Result) string {
 			out := classify(r)
 			if w := int(r.Timestamp.Sub(start) / window); w >= 0 && w < zipfWindows {
