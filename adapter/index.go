@@ -852,15 +852,20 @@ func (ix *phoneIndex) reuse(e *indexedCustomer, region string) *indexedCustomer 
 func (ix *phoneIndex) diff(d *indexData) []cacheChange {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	return changesBetween(ix.data, d)
+}
+
+// changesBetween lists what replacing the index data old by d changes.
+func changesBetween(old, d *indexData) []cacheChange {
 	var changes []cacheChange
 	for id, e := range d.customers {
-		if ch, ok := changeOf(ix.data.customers[id], e); ok {
+		if ch, ok := changeOf(old.customers[id], e); ok {
 			changes = append(changes, ch)
 		}
 	}
-	for id, old := range ix.data.customers {
+	for id, was := range old.customers {
 		if d.customers[id] == nil {
-			changes = append(changes, cacheChange{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey})
+			changes = append(changes, cacheChange{id: id, oldPhone: was.phoneKey, oldEmail: was.emailKey})
 		}
 	}
 	return changes

@@ -384,17 +384,7 @@ func (ix *phoneIndex) adopt(d *indexData, m indexMeta) ([]cacheChange, uint64) {
 			d.put(e)
 		}
 	}
-	var changes []cacheChange
-	for id, e := range d.customers {
-		if ch, ok := changeOf(ix.data.customers[id], e); ok {
-			changes = append(changes, ch)
-		}
-	}
-	for id, old := range ix.data.customers {
-		if d.customers[id] == nil {
-			changes = append(changes, cacheChange{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey})
-		}
-	}
+	changes := changesBetween(ix.data, d)
 	ix.data = d
 	ix.version++
 	ix.built = true
