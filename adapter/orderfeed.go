@@ -184,7 +184,9 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 		if o.CustomerID != "" {
 			// An order other than the customer's known last one is new
 			// (or moved): read the customer's totals again, as for a
-			// webhook, so a one-order customer gets a list again.
+			// webhook, so a one-order customer gets a list again. A
+			// customer the index does not hold yet is new too, and may
+			// sit in a cached lookup with the old totals.
 			known, ok := b.knownCustomer(o.CustomerID)
 			b.orderChanged(o.CustomerID, o.ID, !ok || known.LastOrderID != o.ID)
 		}
