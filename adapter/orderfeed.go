@@ -27,12 +27,12 @@ const (
 	maxFeedPages = 10
 )
 
-// orderFeed follows the store's orders by updated_at, every index refresh
-// interval, and drops the cached order lists of the customers whose orders
+// orderFeed follows the store's orders by updated_at, every feedInterval
+// (the index's refresh interval, at least 30 s), and drops the cached order lists of the customers whose orders
 // changed: one call a minute keeps every order list fresh, where a TTL
 // would re-read each customer's list every minute. While the feed is live,
 // order lists are cached under KindOrdersWatched with a long TTL; when it
-// stops (failed polls past the index's MaxAge), lookups go back to
+// stops (no successful poll for three intervals), lookups go back to
 // KindOrders and its short TTL.
 //
 // Whatalo sends no event for deleted orders and its list has no
@@ -71,7 +71,7 @@ func (b *Backend) feedEnabled() bool {
 // ordersKind returns the kind and key a customer's order list is cached
 // under now.
 func (b *Backend) ordersKind(customerID string) (kind, key string) {
-	if b.feedEnabled() && b.feed.live(b.now(), b.opts.Index.MaxAge) {
+	if b.feedEnabled() && b.feed.live(b.now(), 3*b.feedInterval()) {
 		return KindOrdersWatched, b.feed.watchedKey(customerID)
 	}
 	return KindOrders, customerID
@@ -86,10 +86,32 @@ func (b *Backend) forgetOrders(customerID string) {
 	b.cache.Delete(KindOrdersWatched, watched+onlyOrderSuffix)
 }
 
-// runOrderFeed polls the feed every index refresh interval until ctx ends.
+// minFeedInterval bounds how often the feed polls, whatever the index's
+// refresh interval: its calls come from the same background share as the
+// index sync, on every replica.
+const minFeedInterval = 30 * time.Second
+
+// feedInterval is the time between two polls of the order feed: the
+// index's refresh interval, at least minFeedInterval.
+func (b *Backend) feedInterval() time.Duration {
+	return max(b.opts.Index.RefreshInterval, minFeedInterval)
+}
+
+// runOrderFeed polls the feed every feedInterval until ctx ends. The first
+// poll waits for the phone index: building it comes first.
 func (b *Backend) runOrderFeed(ctx context.Context) {
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
-	every := b.opts.Index.RefreshInterval
+	every := b.feedInterval()
+	wait := time.NewTicker(100 * time.Millisecond)
+	for built, _, _ := b.index.syncState(); !built; built, _, _ = b.index.syncState() {
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+	}
+	wait.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0

@@ -65,10 +65,15 @@ func TestOrderFeedKeepsOrderListsFresh(t *testing.T) {
 		t.Errorf("order list calls since the first answer = %d, want 3", l-lists)
 	}
 
-	// A feed that stops answering stops vouching for the lists.
+	// A feed that stops answering stops vouching for the lists after
+	// three of its intervals (here the index's hour).
+	e.clock.Advance(2 * time.Hour)
+	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrdersWatched {
+		t.Errorf("order lists cached as %s with the feed's last poll 2 h ago (interval 1 h)", kind)
+	}
 	e.clock.Advance(2 * time.Hour)
 	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrders {
-		t.Errorf("order lists cached as %s with the feed's last poll 2 h ago", kind)
+		t.Errorf("order lists cached as %s with the feed's last poll 4 h ago (interval 1 h)", kind)
 	}
 }
 
@@ -98,7 +103,13 @@ func TestOrderFeedBurstDropsWatchedLists(t *testing.T) {
 func TestOrderFeedRunsWithTheIndex(t *testing.T) {
 	e := newIxEnv(t, func(o *Options) { o.Index.RefreshInterval = 20 * time.Millisecond })
 	e.run(t)
-	ixWait(t, "the order feed live", func() bool { return e.b.feed.live(e.b.now(), e.b.opts.Index.MaxAge) })
+	ixWait(t, "the order feed live", func() bool { return e.b.feed.live(e.b.now(), 3*e.b.feedInterval()) })
+	if built, _, _ := e.b.index.syncState(); !built {
+		t.Error("the order feed polled before the phone index was built")
+	}
+	if d := e.b.feedInterval(); d != minFeedInterval {
+		t.Errorf("feed interval %s with a 20 ms index refresh, want the %s floor", d, minFeedInterval)
+	}
 
 	off := newIxEnv(t, func(o *Options) { o.Index.Disabled = true })
 	stop := off.run(t)

@@ -74,6 +74,9 @@ func startReplicas(t *testing.T, fake *whatalotest.Server, n int, redisURL strin
 			c.Server.TokenRate = -1
 			c.Index.Disabled = !withIndex
 			c.Index.RefreshInterval = 2 * time.Second
+			// Answers kept longer than any wait below: a changed answer
+			// must come from another replica's message, not from expiry.
+			c.Server.AnswerTTL = time.Minute
 		})
 		// /readyz reads the store's settings, which stay cached: later
 		// probes do not depend on the budget the load spends. On a busy
