@@ -446,3 +446,14 @@ func TestLastWindow(t *testing.T) {
 		t.Errorf("lastWindow of one window = %v, %v; want 0.1", r, ok)
 	}
 }
+
+func TestRatioOf(t *testing.T) {
+	x := rounds{ok: 300, active: 2 * time.Second}
+	y := rounds{ok: 400, active: 2 * time.Second}
+	if r := ratioOf(&x, &y); r != 0.75 {
+		t.Errorf("ratioOf = %v, want 150/200 req/s = 0.75", r)
+	}
+	if r := ratioOf(&x, &rounds{}); r != 0 {
+		t.Errorf("ratioOf against no throughput = %v, want 0", r)
+	}
+}

@@ -102,32 +102,18 @@ func (b *bench) replicaThroughput(ctx context.Context, rep *report, fake *fakePr
 		return fmt.Errorf("service without Redis: %w", err)
 	}
 
-	n := throughputRounds(o.duration)
-	var sr, lr rounds
-	closed := func(name, u string, pid int, d time.Duration, into *rounds) {
-		attack(ctx, loadSpec{name: name, targeter: staticTargeter(u), workers: o.concurrency, duration: d, pid: pid, also: into})
-	}
-	b.logf("scenario 6: warming up")
-	closed("warm-redis", sharedURL, 0, time.Second, nil)
-	closed("warm-single", singleURL, 0, time.Second, nil)
-	b.logf("scenario 6: service with and without Redis, closed loop, %d alternating rounds of %s each", n, o.duration/time.Duration(n))
+	withRedis := closedTarget{"service-redis", sharedURL, shared.pid()}
+	withoutRedis := closedTarget{"service-single", singleURL, single.pid()}
+	b.warmBoth(ctx, "scenario 6", withRedis, withoutRedis)
 	sBefore, e1 := shared.metrics(ctx)
 	lBefore, e2 := single.metrics(ctx)
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		closed("service-redis", sharedURL, shared.pid(), o.duration/time.Duration(n), &sr)
-		closed("service-single", singleURL, single.pid(), o.duration/time.Duration(n), &lr)
-	}
+	sr, lr := b.alternate(ctx, "scenario 6: service with and without Redis", withRedis, withoutRedis)
 	sAfter, e3 := shared.metrics(ctx)
 	lAfter, e4 := single.metrics(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sr.metrics.Close()
-	lr.metrics.Close()
-	ratio := 0.0
-	if lr.throughput() > 0 {
-		ratio = sr.throughput() / lr.throughput()
-	}
+	ratio := ratioOf(&sr, &lr)
 	what := fmt.Sprintf("cached %s (%s B answer), closed loop, %d connections, service sharing Redis",
 		endpointCustomerInfo, thousands(int64(len(body))), o.concurrency)
 	rep.add(row{"6", what, "throughput",

@@ -216,30 +216,16 @@ func (b *bench) customerInfoScenarios(ctx context.Context, rep *report, svc *svc
 	what1 := fmt.Sprintf("cached %s (%s B answer), closed loop, %d connections", endpointCustomerInfo, thousands(int64(len(body))), o.concurrency)
 
 	if o.scenarios[1] {
-		n := throughputRounds(o.duration)
-		var sr, br rounds
-		closed := func(name, u string, pid int, d time.Duration, into *rounds) {
-			attack(ctx, loadSpec{name: name, targeter: staticTargeter(u), workers: o.concurrency, duration: d, pid: pid, also: into})
-		}
-		b.logf("scenario 1: warming up")
-		closed("warm-service", svcURL, 0, time.Second, nil)
-		closed("warm-bare", bareURL, 0, time.Second, nil)
-		b.logf("scenario 1: service and bare handler, closed loop, %d alternating rounds of %s each", n, o.duration/time.Duration(n))
+		service := closedTarget{"service", svcURL, svc.pid()}
+		bareT := closedTarget{"bare", bareURL, bare.pid()}
+		b.warmBoth(ctx, "scenario 1", service, bareT)
 		before, merr := svc.metrics(ctx)
-		for i := 0; i < n && ctx.Err() == nil; i++ {
-			closed("service", svcURL, svc.pid(), o.duration/time.Duration(n), &sr)
-			closed("bare", bareURL, bare.pid(), o.duration/time.Duration(n), &br)
-		}
+		sr, br := b.alternate(ctx, "scenario 1: service and bare handler", service, bareT)
 		after, merr2 := svc.metrics(ctx)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sr.metrics.Close()
-		br.metrics.Close()
-		ratio := 0.0
-		if br.throughput() > 0 {
-			ratio = sr.throughput() / br.throughput()
-		}
+		ratio := ratioOf(&sr, &br)
 		rep.add(row{"1", what1, "throughput",
 			fmtRate(sr.throughput()),
 			fmt.Sprintf("bare Fiber %s; ratio %s", fmtRate(br.throughput()), fmtPct(ratio)),
@@ -305,6 +291,50 @@ func cachedAnswer(ctx context.Context, u string) (body []byte, contentType strin
 
 // throughputRounds is how many alternating rounds a closed-loop comparison
 // of d is split into: rounds of about 2 s.
+// closedTarget is one side of a closed-loop comparison: a URL and the
+// process whose CPU time is counted (0: none).
+type closedTarget struct {
+	name string
+	url  string
+	pid  int
+}
+
+// closedRun sends t's request from o.concurrency connections for d.
+func (b *bench) closedRun(ctx context.Context, t closedTarget, d time.Duration, into *rounds) {
+	attack(ctx, loadSpec{name: t.name, targeter: staticTargeter(t.url), workers: b.o.concurrency, duration: d, pid: t.pid, also: into})
+}
+
+// warmBoth runs a second of load on each target, not counted.
+func (b *bench) warmBoth(ctx context.Context, scenario string, x, y closedTarget) {
+	b.logf("%s: warming up", scenario)
+	for _, t := range []closedTarget{x, y} {
+		b.closedRun(ctx, closedTarget{name: "warm-" + t.name, url: t.url}, time.Second, nil)
+	}
+}
+
+// alternate runs short closed-loop rounds on x and y in turn, so that
+// both see the same machine, for --duration each in all.
+func (b *bench) alternate(ctx context.Context, what string, x, y closedTarget) (rx, ry rounds) {
+	n := throughputRounds(b.o.duration)
+	d := b.o.duration / time.Duration(n)
+	b.logf("%s, closed loop, %d alternating rounds of %s each", what, n, d)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		b.closedRun(ctx, x, d, &rx)
+		b.closedRun(ctx, y, d, &ry)
+	}
+	rx.metrics.Close()
+	ry.metrics.Close()
+	return rx, ry
+}
+
+// ratioOf is x's throughput over y's, 0 when y has none.
+func ratioOf(x, y *rounds) float64 {
+	if y.throughput() <= 0 {
+		return 0
+	}
+	return x.throughput() / y.throughput()
+}
+
 func throughputRounds(d time.Duration) int {
 	return max(1, min(10, int(d/(2*time.Second))))
 }
