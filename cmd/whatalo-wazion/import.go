@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"path/filepath"
@@ -68,7 +69,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		*failuresPath = strings.TrimSuffix(csvPath, filepath.Ext(csvPath)) + ".failures.csv"
 	}
 
-	sc, err := selectStore(*configPath, *storeName, getenv)
+	cfg, sc, err := selectStoreConfig(*configPath, *storeName, getenv)
 	if err != nil {
 		return err
 	}
@@ -88,6 +89,18 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	client, err := newStoreClient(sc, *rate, share, &http.Client{Transport: &guardTransport{base: whatalo.NewTransport()}})
 	if err != nil {
 		return err
+	}
+	// With Redis, the import takes its turns from the budget the service's
+	// replicas share, as their background work does, so that all of them
+	// together stay under the key's limit.
+	sh, err := newSharing(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer sh.Close()
+	sh.shareImport(sc, client.Limiter())
+	if sh != nil {
+		fmt.Fprintln(stderr, "import: taking its turns from the budget the service's replicas share through Redis")
 	}
 	adapter.WarmPhoneMetadata()
 	im := &importer{

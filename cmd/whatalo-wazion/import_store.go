@@ -15,21 +15,28 @@ import (
 // environment) and returns the store named name, or the first one. The
 // import and webhooks commands act on one store at a time.
 func selectStore(configPath, name string, getenv func(string) string) (config.Store, error) {
+	_, sc, err := selectStoreConfig(configPath, name, getenv)
+	return sc, err
+}
+
+// selectStoreConfig is selectStore that also returns the whole
+// configuration.
+func selectStoreConfig(configPath, name string, getenv func(string) string) (*config.Config, config.Store, error) {
 	cfg, err := loadConfig(configPath, getenv)
 	if err != nil {
-		return config.Store{}, err
+		return nil, config.Store{}, err
 	}
 	if name == "" {
-		return cfg.Stores[0], nil
+		return cfg, cfg.Stores[0], nil
 	}
 	names := make([]string, 0, len(cfg.Stores))
 	for _, s := range cfg.Stores {
 		if s.Name == name {
-			return s, nil
+			return cfg, s, nil
 		}
 		names = append(names, s.Name)
 	}
-	return config.Store{}, fmt.Errorf("--store %s: no such store in %s (stores: %s)", name, cfg.Source, strings.Join(names, ", "))
+	return nil, config.Store{}, fmt.Errorf("--store %s: no such store in %s (stores: %s)", name, cfg.Source, strings.Join(names, ", "))
 }
 
 // newStoreClient returns a client for sc with its own limiter of perMinute

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
@@ -463,6 +466,42 @@ func TestDetectComma(t *testing.T) {
 	for _, tt := range tests {
 		if got := detectComma([]byte(tt.header)); got != tt.want {
 			t.Errorf("detectComma(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+// With Redis configured, the import takes its turns from the budget the
+// service's replicas share: its calls are counted there.
+func TestImportSharesTheReplicasBudget(t *testing.T) {
+	srv := redistest.Start(t)
+	fake := whatalotest.NewServer(t, nil)
+	base := importTestEnv(fake)
+	env := map[string]string{"REDIS_URL": srv.URL, "REDIS_EXPECTED_REPLICAS": "3"}
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return base(k)
+	}
+	path := writeImportCSV(t, "name,phone\nCompartida Uno,+18095558101\n")
+	if _, stderr, err := runImportCmd(context.Background(), getenv, path); err != nil {
+		t.Fatalf("import with Redis: %v\n%s", err, stderr)
+	}
+	if n := posts(fake); n != 1 {
+		t.Errorf("POST /v1/customers = %d, want 1", n)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "*key:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Fatal("the import's calls left no trace in the shared budget")
+	}
+	for _, k := range keys {
+		if strings.Contains(k, fake.APIKey) {
+			t.Errorf("shared budget key %q holds the API key", k)
 		}
 	}
 }

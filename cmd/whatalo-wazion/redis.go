@@ -104,6 +104,21 @@ func (sh *sharing) shareLimiter(store, apiKey string, lim *whatalo.Limiter) {
 	sh.mu.Unlock()
 }
 
+// shareImport puts an import's limiter on the store's shared budget, sized
+// as the service sizes it (the store's rate_limit and background share),
+// whatever the import's own --rate.
+func (sh *sharing) shareImport(sc config.Store, lim *whatalo.Limiter) {
+	if sh == nil {
+		return
+	}
+	key := sc.APIKey.Value()
+	perMinute := sc.RateLimit
+	if perMinute <= 0 {
+		perMinute = whatalo.DefaultRateLimit(key)
+	}
+	lim.SetShared(sh.client.Limiter(key, perMinute, sc.BackgroundShare), whatalo.SharedOptions{Replicas: sh.cfg.ExpectedReplicas})
+}
+
 // shareBackend connects a store's Backend to the other replicas: the
 // second-level cache, the webhook bus and the phone index lease.
 func (sh *sharing) shareBackend(o *adapter.Options, sc config.Store) {
