@@ -434,16 +434,17 @@ func TestTailBufferKeepsTheEnd(t *testing.T) {
 	}
 }
 
-func TestLastWindow(t *testing.T) {
+func TestWindowRatios(t *testing.T) {
 	z := zipfResult{upstreamAt: []int64{100, 130, 150}, sentPerWindow: []int64{1000, 1000, 400}}
-	if r, ok := lastWindow(z); !ok || r != 0.05 {
-		t.Errorf("lastWindow = %v, %v; want 20 calls / 400 requests = 0.05", r, ok)
+	if got := windowRatios(z); len(got) != 3 || got[0] != 0.1 || got[1] != 0.03 || got[2] != 0.05 {
+		t.Errorf("windowRatios = %v, want [0.1 0.03 0.05] (100/1000, 30/1000, 20/400)", got)
 	}
-	if _, ok := lastWindow(zipfResult{}); ok {
-		t.Error("lastWindow of an empty run reports a figure")
+	if got := windowRatios(zipfResult{}); len(got) != 0 {
+		t.Errorf("windowRatios of an empty run = %v", got)
 	}
-	if r, ok := lastWindow(zipfResult{upstreamAt: []int64{7}, sentPerWindow: []int64{70}}); !ok || r != 0.1 {
-		t.Errorf("lastWindow of one window = %v, %v; want 0.1", r, ok)
+	// A window in which nothing was sent ends the list.
+	if got := windowRatios(zipfResult{upstreamAt: []int64{7, 9}, sentPerWindow: []int64{70, 0}}); len(got) != 1 || got[0] != 0.1 {
+		t.Errorf("windowRatios = %v, want [0.1]", got)
 	}
 }
 

@@ -517,18 +517,17 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 	rep.add(row{"3", what, fmt.Sprintf("upstream per request in each of %d windows (%s; naive %s)", zipfWindows,
 		(o.zipfDuration / zipfWindows).Round(100*time.Millisecond), (o.naiveDuration / zipfWindows).Round(100*time.Millisecond)),
 		windowText(cached), "naive " + windowText(naive), "", noTarget})
-	last := func(z zipfResult) (ratio float64, text string) {
-		ratio, ok := lastWindow(z)
-		if !ok {
-			return 0, "n/a"
+	last := func(z zipfResult) (ratio float64, ok bool, text string) {
+		ratios := windowRatios(z)
+		if len(ratios) == 0 {
+			return 0, false, "n/a"
 		}
-		i := len(z.upstreamAt) - 1
-		return ratio, fmt.Sprintf("%s (%s of %s answers with an error)", fmtPct(ratio),
+		i := len(ratios) - 1
+		return ratios[i], true, fmt.Sprintf("%s (%s of %s answers with an error)", fmtPct(ratios[i]),
 			thousands(z.errPerWindow[i]), thousands(z.sentPerWindow[i]))
 	}
-	cr, ct := last(cached)
-	_, nt := last(naive)
-	_, lastOK := lastWindow(cached)
+	cr, lastOK, ct := last(cached)
+	_, _, nt := last(naive)
 	rep.add(row{"3", what, "upstream calls per WAzion request, last window (warm cache)",
 		ct, "naive " + nt, "≤ 5 %", verdictOf(lastOK && cr <= targetUpstreamRatio)})
 	hit := func(z zipfResult) string {
@@ -582,33 +581,30 @@ func (b *bench) zipfGroup(ctx context.Context, rep *report) error {
 // trend of upstream calls per request.
 const zipfWindows = 6
 
-// lastWindow is the upstream calls per request of the run's last window,
-// once the cache has warmed.
-func lastWindow(z zipfResult) (float64, bool) {
-	i := len(z.upstreamAt) - 1
-	if i < 0 || i >= len(z.sentPerWindow) || z.sentPerWindow[i] == 0 {
-		return 0, false
-	}
-	var prev int64
-	if i > 0 {
-		prev = z.upstreamAt[i-1]
-	}
-	return float64(z.upstreamAt[i]-prev) / float64(z.sentPerWindow[i]), true
-}
-
-// windowText lists upstream calls per request window by window.
-func windowText(z zipfResult) string {
-	var parts []string
+// windowRatios is the upstream calls per request of each window, up to
+// the first in which nothing was sent.
+func windowRatios(z zipfResult) []float64 {
+	var out []float64
 	var prev int64
 	for i, total := range z.upstreamAt {
 		if i >= len(z.sentPerWindow) || z.sentPerWindow[i] == 0 {
 			break
 		}
-		parts = append(parts, fmtPct(float64(total-prev)/float64(z.sentPerWindow[i])))
+		out = append(out, float64(total-prev)/float64(z.sentPerWindow[i]))
 		prev = total
 	}
-	if len(parts) == 0 {
+	return out
+}
+
+// windowText lists upstream calls per request window by window.
+func windowText(z zipfResult) string {
+	ratios := windowRatios(z)
+	if len(ratios) == 0 {
 		return "n/a"
+	}
+	parts := make([]string, len(ratios))
+	for i, r := range ratios {
+		parts[i] = fmtPct(r)
 	}
 	return strings.Join(parts, ", ")
 }
