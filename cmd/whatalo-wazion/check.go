@@ -123,11 +123,7 @@ func checkStores(ctx context.Context, cfg *config.Config, timeout time.Duration)
 		key := sc.APIKey.Value()
 		lim, ok := limiters[key]
 		if !ok {
-			perMinute := sc.RateLimit
-			if perMinute == 0 {
-				perMinute = whatalo.DefaultRateLimit(key)
-			}
-			lim = whatalo.NewLimiter(perMinute, sc.BackgroundShare)
+			lim = whatalo.NewLimiter(storeRateLimit(sc), sc.BackgroundShare)
 			limiters[key] = lim
 		}
 		wg.Go(func() { reports[i] = checkStore(ctx, cfg, i, lim, timeout) })

@@ -39,16 +39,22 @@ func selectStoreConfig(configPath, name string, getenv func(string) string) (*co
 	return nil, config.Store{}, fmt.Errorf("--store %s: no such store in %s (stores: %s)", name, cfg.Source, strings.Join(names, ", "))
 }
 
+// storeRateLimit is the requests per minute the service allows itself on
+// sc's key: its rate_limit, else 90 % of the key's published limit.
+func storeRateLimit(sc config.Store) int {
+	if sc.RateLimit > 0 {
+		return sc.RateLimit
+	}
+	return whatalo.DefaultRateLimit(sc.APIKey.Value())
+}
+
 // newStoreClient returns a client for sc with its own limiter of perMinute
 // requests (0: the store's rate_limit, else 90 % of the key's published
 // limit). hc may be nil.
 func newStoreClient(sc config.Store, perMinute int, share float64, hc *http.Client) (*whatalo.Client, error) {
 	key := sc.APIKey.Value()
 	if perMinute <= 0 {
-		perMinute = sc.RateLimit
-	}
-	if perMinute <= 0 {
-		perMinute = whatalo.DefaultRateLimit(key)
+		perMinute = storeRateLimit(sc)
 	}
 	opts := []whatalo.Option{
 		whatalo.WithBaseURL(sc.BaseURL),

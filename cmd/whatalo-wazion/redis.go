@@ -81,14 +81,15 @@ func (sh *sharing) recovered() {
 }
 
 // shareLimiter makes lim, the limiter of apiKey first used by store, take
-// its turns from the budget all replicas share, falling back to its share
-// of it (rate limit ÷ expected replicas) while Redis cannot be reached.
-func (sh *sharing) shareLimiter(store, apiKey string, lim *whatalo.Limiter) {
+// its turns from the budget all replicas share (perMinute, of which
+// background calls get backgroundShare), falling back to lim's share of it
+// (its rate ÷ expected replicas) while Redis cannot be reached.
+func (sh *sharing) shareLimiter(store, apiKey string, perMinute int, backgroundShare float64, lim *whatalo.Limiter) {
 	if sh == nil {
 		return
 	}
 	log := sh.log.With("store", store)
-	lim.SetShared(sh.client.Limiter(apiKey, lim.PerMinute(), lim.BackgroundShare()), whatalo.SharedOptions{
+	lim.SetShared(sh.client.Limiter(apiKey, perMinute, backgroundShare), whatalo.SharedOptions{
 		Replicas: sh.cfg.ExpectedReplicas,
 		OnChange: func(degraded bool, err error) {
 			if degraded {
@@ -108,15 +109,7 @@ func (sh *sharing) shareLimiter(store, apiKey string, lim *whatalo.Limiter) {
 // as the service sizes it (the store's rate_limit and background share),
 // whatever the import's own --rate.
 func (sh *sharing) shareImport(sc config.Store, lim *whatalo.Limiter) {
-	if sh == nil {
-		return
-	}
-	key := sc.APIKey.Value()
-	perMinute := sc.RateLimit
-	if perMinute <= 0 {
-		perMinute = whatalo.DefaultRateLimit(key)
-	}
-	lim.SetShared(sh.client.Limiter(key, perMinute, sc.BackgroundShare), whatalo.SharedOptions{Replicas: sh.cfg.ExpectedReplicas})
+	sh.shareLimiter(sc.Name, sc.APIKey.Value(), storeRateLimit(sc), sc.BackgroundShare, lim)
 }
 
 // shareBackend connects a store's Backend to the other replicas: the

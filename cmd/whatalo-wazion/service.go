@@ -61,12 +61,8 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 		key := sc.APIKey.Value()
 		lim, ok := limiters[key]
 		if !ok {
-			perMinute := sc.RateLimit
-			if perMinute == 0 {
-				perMinute = whatalo.DefaultRateLimit(key)
-			}
-			lim = whatalo.NewLimiter(perMinute, sc.BackgroundShare)
-			s.sharing.shareLimiter(sc.Name, key, lim)
+			lim = whatalo.NewLimiter(storeRateLimit(sc), sc.BackgroundShare)
+			s.sharing.shareLimiter(sc.Name, key, lim.PerMinute(), lim.BackgroundShare(), lim)
 			limiters[key] = lim
 		}
 		client, err := whatalo.NewClient(key,
