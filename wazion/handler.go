@@ -198,6 +198,7 @@ type server struct {
 	bodyLimit int
 	logger    *slog.Logger
 	observer  Observer
+	answerObs AnswerObserver              // observer, when it also counts reused answers
 	encoder   func(v any) ([]byte, error) // nil: encoding/json
 	endpoints map[string]*endpoint        // by lower-case name
 	bufs      sync.Pool
@@ -249,6 +250,7 @@ func newServer(tenants *Tenants, opts Options) *server {
 		endpoints: make(map[string]*endpoint),
 		bufs:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
+	s.answerObs, _ = opts.Observer.(AnswerObserver)
 	if s.bodyLimit <= 0 {
 		s.bodyLimit = DefaultBodyLimit
 	}
@@ -503,8 +505,8 @@ func (s *server) handler(ep *endpoint) fiber.Handler {
 }
 
 func (s *server) observeAnswer(ep *endpoint, st *store, reused bool) {
-	if o, ok := s.observer.(AnswerObserver); ok {
-		o.ObserveAnswer(ep.name, st.name, reused)
+	if s.answerObs != nil {
+		s.answerObs.ObserveAnswer(ep.name, st.name, reused)
 	}
 }
 
