@@ -123,7 +123,7 @@ type Cache struct {
 	mu   sync.Mutex
 	ring []ringSlot // FIFO of writes; len <= MaxEntries
 	next int        // oldest slot once the ring is full
-	gen  uint64     // generation of the latest write
+	gen  uint64     // generation of the latest write or delete
 	// tombs holds the generation at which each recently deleted key was
 	// deleted, so that a load that began before the Delete does not store
 	// what it fetched (the Delete says it is out of date). Two sets,

@@ -138,12 +138,14 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 }
 
 // pollOrders reads the orders changed since the watermark, newest first,
-// and drops the order lists they make stale. The first poll only sets the
-// watermark: nothing is cached as watched before it.
+// and drops the order lists they make stale; the first poll is
+// startOrderFeed.
 func (b *Backend) pollOrders(ctx context.Context) error {
 	b.feed.mu.Lock()
 	defer b.feed.mu.Unlock()
-	first := b.feed.watermark.IsZero()
+	if b.feed.watermark.IsZero() {
+		return b.startOrderFeed(ctx)
+	}
 	// Orders updated within indexOverlap of the watermark are read again,
 	// in case one was written late with an earlier time; seen tells which
 	// of them were already handled.
@@ -163,17 +165,13 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 			return fmt.Errorf("order feed page %d: %w", page, err)
 		}
 		for _, o := range os {
-			if !first && o.UpdatedAt.Before(cutoff) {
+			if o.UpdatedAt.Before(cutoff) {
 				complete = true
 				break
 			}
 			read = append(read, o)
-			if prev, ok := b.feed.seen[o.ID]; !first && (!ok || prev != o.UpdatedAt.UnixNano()) {
+			if prev, ok := b.feed.seen[o.ID]; !ok || prev != o.UpdatedAt.UnixNano() {
 				changed = append(changed, o)
-			}
-			if first {
-				complete = true
-				break
 			}
 		}
 		if resp.NextPage() <= page || len(os) == 0 {
@@ -223,5 +221,22 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 	if len(changed) > 0 || !complete {
 		b.changed()
 	}
+	return nil
+}
+
+// startOrderFeed is the first poll: it reads the newest order to set the
+// watermark. Nothing is cached as watched before it, so nothing is dropped.
+// A store without orders keeps no watermark, and the next poll starts again.
+func (b *Backend) startOrderFeed(ctx context.Context) error {
+	os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{Sort: whatalo.OrderSortUpdatedAt, Order: whatalo.SortDesc, PerPage: 1})
+	if err != nil {
+		return fmt.Errorf("order feed: %w", err)
+	}
+	b.feed.seen = map[string]int64{}
+	if len(os) > 0 {
+		b.feed.watermark = os[0].UpdatedAt
+		b.feed.seen[os[0].ID] = os[0].UpdatedAt.UnixNano()
+	}
+	b.feed.okAt.Store(b.now().UnixNano())
 	return nil
 }
