@@ -93,9 +93,15 @@ type ixEnv struct {
 
 func newIxEnv(t *testing.T, edit func(*Options)) *ixEnv {
 	t.Helper()
-	fake := whatalotest.NewServer(t, nil, whatalotest.WithRateLimit(100000))
+	return newIxEnvOn(t, whatalotest.NewServer(t, nil, whatalotest.WithRateLimit(100000)), nil, edit)
+}
+
+// newIxEnvOn is newIxEnv over a given fake, with up (if not nil) observing
+// the client: replicas of one store share the fake.
+func newIxEnvOn(t *testing.T, fake *whatalotest.Server, up whatalo.Observer, edit func(*Options)) *ixEnv {
+	t.Helper()
 	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL),
-		whatalo.WithLimiter(whatalo.NewLimiter(100000, 0.5)), whatalo.WithRetryMax(0))
+		whatalo.WithLimiter(whatalo.NewLimiter(100000, 0.5)), whatalo.WithRetryMax(0), whatalo.WithObserver(up))
 	if err != nil {
 		t.Fatal(err)
 	}

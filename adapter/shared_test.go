@@ -3,9 +3,7 @@ package adapter
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -598,38 +596,6 @@ func TestIndexSnapshotRoundTrip(t *testing.T) {
 	if _, _, err := e.b.decodeSnapshot([]byte("not gzip")); err == nil {
 		t.Error("garbage decoded")
 	}
-}
-
-// newIxEnvOn is newIxEnv over a given fake, with up observing the client:
-// replicas of one store share the fake.
-func newIxEnvOn(t *testing.T, fake *whatalotest.Server, up whatalo.Observer, edit func(*Options)) *ixEnv {
-	t.Helper()
-	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL),
-		whatalo.WithLimiter(whatalo.NewLimiter(100000, 0.5)), whatalo.WithRetryMax(0), whatalo.WithObserver(up))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &ixEnv{fake: fake, obs: &ixObserver{}, clock: &ixClock{}}
-	opts := Options{
-		Name: "demo", Region: "DO", WebhookSecret: ixSecret, Observer: e.obs, Now: e.clock.Now,
-		Index: IndexOptions{RefreshInterval: time.Hour, RebuildInterval: 10 * time.Hour, PageSize: 5},
-	}
-	edit(&opts)
-	e.b = New(client, opts)
-	t.Cleanup(e.b.Close)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 2*MaxWebhookBody))
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		if _, err := e.b.HandleWebhook(r.Context(), r.Header, body); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	e.hook = srv.URL + "/webhooks/whatalo/demo"
-	return e
 }
 
 // BenchmarkFetchHitShared compares a hit with and without a shared level: a hit
