@@ -26,7 +26,8 @@ type memWorld struct {
 	leaseTo time.Time
 	meta    []byte
 	snap    []byte
-	down    bool // every call fails
+	down    bool          // every call fails
+	slow    time.Duration // each Write takes this long
 }
 
 type memEntry struct {
@@ -62,6 +63,11 @@ func (w *memWorld) Get(ctx context.Context, key string) ([]byte, bool, error) {
 
 func (w *memWorld) Write(ctx context.Context, writes []SharedWrite) error {
 	w.mu.Lock()
+	if w.slow > 0 {
+		w.mu.Unlock()
+		time.Sleep(w.slow)
+		w.mu.Lock()
+	}
 	defer w.mu.Unlock()
 	if w.down {
 		return errMemDown
@@ -408,12 +414,16 @@ func TestSharedCacheDownCostsNothing(t *testing.T) {
 
 func TestSharedWebhookDeletesReachSharedCache(t *testing.T) {
 	w := newMemWorld()
+	// Writes that take a while: the webhook's answer must still wait for
+	// its deletions to reach the shared level.
+	w.slow = 20 * time.Millisecond
 	rs := newReplicas(t, 2, w, func(o *Options, m *memReplica) {
 		o.Index.Disabled = true
 		o.Cache.Shared = m
 	})
 	a, b := rs[0], rs[1]
 	a.info(t, ixMariaPhone)
+	a.b.cache.flushShared(t.Context())
 	// An order event on a makes the customer's orders stale everywhere:
 	// b, cold, must not read them back from the shared cache.
 	status := a.emit(t, whatalotest.Delivery{Event: "order.updated", Data: ixJSON(t, map[string]any{

@@ -226,6 +226,9 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 		return event, nil
 	}
 	result := apply()
+	// The deletions reach the shared level before the answer: a replica
+	// asked next, told by the bus or not, must not read the old value back.
+	b.cache.flushShared(ctx)
 	b.changed()
 	b.observeWebhook(event, result)
 	if result == WebhookOK {
