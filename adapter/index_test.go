@@ -152,11 +152,17 @@ func (e *ixEnv) run(t *testing.T) (stop func()) {
 	return stop
 }
 
-// runReady starts Run and waits for the first build.
+// runReady starts Run and waits for the first build and the order feed.
 func (e *ixEnv) runReady(t *testing.T) (stop func()) {
 	t.Helper()
 	stop = e.run(t)
 	ixWait(t, "index ready", func() bool { return e.b.IndexStatus().State == IndexReady })
+	// The order feed's first poll follows the index; until it, order lists
+	// are cached under another kind, so wait for it too: a test starts
+	// from the state a running service stays in.
+	ixWait(t, "order feed live", func() bool {
+		return !e.b.feedEnabled() || e.b.feed.live(e.b.now(), 3*e.b.feedInterval())
+	})
 	return stop
 }
 
