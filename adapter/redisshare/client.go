@@ -145,6 +145,7 @@ func New(opts Options) (*Client, error) {
 	ro.DisableIdentity = true
 	ro.Protocol = 2
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	redis.SetLogger(poolLogger{opts.Logger})
 	rdb := redis.NewClient(ro)
 	c := &Client{
 		rdb:     rdb,
@@ -162,6 +163,15 @@ func New(opts Options) (*Client, error) {
 	c.ping()
 	go c.pinger()
 	return c, nil
+}
+
+// poolLogger sends go-redis' own messages (a failed dial, repeated every
+// second while Redis is down) to the process's log at debug level: the
+// Client reports Redis' state itself, once per change.
+type poolLogger struct{ log *slog.Logger }
+
+func (l poolLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
 }
 
 // redactURL keeps a URL parse error's reason and drops the URL, which may
@@ -206,13 +216,22 @@ func (c *Client) pinger() {
 func (c *Client) ping() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	_ = c.Ping(ctx)
+}
+
+// Ping asks Redis whether it answers, within ctx, and updates Health
+// with the outcome. Given longer than the calls' timeout, its error names
+// the cause (a refused connection, a wrong password) rather than the
+// deadline.
+func (c *Client) Ping(ctx context.Context) error {
 	c.calls[opIndex(OpPing)].Add(1)
 	if err := c.rdb.Ping(ctx).Err(); err != nil {
 		c.errors[opIndex(OpPing)].Add(1)
 		c.markDown(err)
-		return
+		return err
 	}
 	c.markUp()
+	return nil
 }
 
 // Health is Redis' state as this process sees it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -375,4 +376,55 @@ func TestSubscribeFailsWhenRedisIsDown(t *testing.T) {
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("Subscribe with Redis down returned %v after the context ended: want a prompt error", err)
 	}
+}
+
+// Ping names the cause of a failure, and go-redis' own messages about it
+// reach the Client's logger (at debug level), not the process's stderr.
+func TestPingNamesTheCauseAndLogsThroughSlog(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := srv.Addr
+	srv.Stop()
+	var buf syncBuffer
+	c, err := New(Options{
+		URL:    "redis://:s3cretpw@" + addr + "/0",
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = c.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Ping with Redis stopped = %v, want a refused connection", err)
+	}
+	if c.Health().Up {
+		t.Error("health up after a failed Ping")
+	}
+	logged := buf.String()
+	if !strings.Contains(logged, "failed to dial") || !strings.Contains(logged, `"level":"DEBUG"`) {
+		t.Errorf("go-redis' dial failure not in the Client's log at debug level:\n%s", logged)
+	}
+	if strings.Contains(logged, "s3cretpw") {
+		t.Error("the log shows the password")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

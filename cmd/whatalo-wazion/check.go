@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -26,9 +27,15 @@ requests per store). It says in plain words what is wrong and how to fix it:
 a rejected key (401), a missing scope (403), an unreachable API. A wk_test_
 key is reported as a warning: it works, with a limit of 100 requests/minute.
 
-Exit status 0 only when every store is usable. --json prints the report as
-{"config", "ok", "error", "stores": [{"name", "ok", "api_key", "base_url",
-"checks": [{"name", "ok", "message"}], "warnings": []}]} for machines.
+With Redis configured (REDIS_URL or redis.url), it also checks that Redis
+answers, and the probes take their turns from the budget the service's
+replicas share.
+
+Exit status 0 only when every store is usable and a configured Redis
+answers. --json prints the report as {"config", "ok", "error", "redis":
+{"ok", "message"}, "stores": [{"name", "ok", "api_key", "base_url",
+"checks": [{"name", "ok", "message"}], "warnings": []}]} for machines
+("redis" only when one is configured).
 
 Flags:
 `
@@ -41,6 +48,7 @@ type checkReport struct {
 	Config string             `json:"config"`
 	OK     bool               `json:"ok"`
 	Error  string             `json:"error,omitempty"`
+	Redis  *checkItem         `json:"redis,omitempty"`
 	Stores []checkStoreReport `json:"stores"`
 }
 
@@ -95,8 +103,19 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("check: %w", err)
 	}
 	report.Config = cfg.Source
-	report.Stores = checkStores(ctx, cfg, *timeout)
-	report.OK = true
+	sh, err := newSharing(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer sh.Close()
+	report.Redis = checkRedis(ctx, cfg, sh, *timeout)
+	if report.Redis != nil && !report.Redis.OK {
+		// The stores are still probed, on this process's own limiter:
+		// four calls do not need the fallback's slower pace.
+		sh = nil
+	}
+	report.Stores = checkStores(ctx, cfg, sh, *timeout)
+	report.OK = report.Redis == nil || report.Redis.OK
 	var bad []string
 	for _, s := range report.Stores {
 		if !s.OK {
@@ -107,15 +126,40 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err := printCheck(stdout, report, *asJSON); err != nil {
 		return err
 	}
-	if !report.OK {
+	if len(bad) > 0 {
 		return fmt.Errorf("check: %d of %d stores not usable: %s", len(bad), len(report.Stores), strings.Join(bad, ", "))
+	}
+	if !report.OK {
+		return errors.New("check: Redis does not answer")
 	}
 	return nil
 }
 
+// checkRedis reports whether the configured Redis answers; nil without
+// Redis.
+func checkRedis(ctx context.Context, cfg *config.Config, sh *sharing, timeout time.Duration) *checkItem {
+	if sh == nil {
+		return nil
+	}
+	field := "REDIS_URL"
+	if cfg.Source != "environment" {
+		field = "redis.url in " + cfg.Source
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := sh.client.Ping(ctx); err != nil {
+		return &checkItem{Name: "redis", Message: fmt.Sprintf(
+			"does not answer (%v): the service would run degraded, each replica at 1/%d of the limit with nothing shared; check %s, and that Redis runs and accepts its password",
+			err, cfg.Redis.ExpectedReplicas, field)}
+	}
+	return &checkItem{Name: "redis", OK: true, Message: fmt.Sprintf(
+		"answers: replicas share the budget, the cache and webhooks (keys under %q)", cfg.Redis.KeyPrefix)}
+}
+
 // checkStores probes every store at once; stores sharing an API key share
-// its limiter, as in the service.
-func checkStores(ctx context.Context, cfg *config.Config, timeout time.Duration) []checkStoreReport {
+// its limiter, as in the service, and with Redis the budget of the
+// service's replicas.
+func checkStores(ctx context.Context, cfg *config.Config, sh *sharing, timeout time.Duration) []checkStoreReport {
 	limiters := map[string]*whatalo.Limiter{}
 	reports := make([]checkStoreReport, len(cfg.Stores))
 	var wg sync.WaitGroup
@@ -125,6 +169,7 @@ func checkStores(ctx context.Context, cfg *config.Config, timeout time.Duration)
 		if !ok {
 			lim = whatalo.NewLimiter(storeRateLimit(sc), sc.BackgroundShare)
 			limiters[key] = lim
+			sh.shareLimiter(sc.Name, key, lim.PerMinute(), lim.BackgroundShare(), lim)
 		}
 		wg.Go(func() { reports[i] = checkStore(ctx, cfg, i, lim, timeout) })
 	}
@@ -430,6 +475,9 @@ func printCheck(w io.Writer, r checkReport, asJSON bool) error {
 		return err
 	}
 	fmt.Fprintf(&b, "Configuration (%s): valid, %d store(s)\n", r.Config, len(r.Stores))
+	if r.Redis != nil {
+		writeCheckItem(&b, *r.Redis)
+	}
 	usable := 0
 	for _, s := range r.Stores {
 		state := "NOT USABLE"
@@ -439,11 +487,7 @@ func printCheck(w io.Writer, r checkReport, asJSON bool) error {
 		}
 		fmt.Fprintf(&b, "\nStore %q: %s\n  API key %s at %s\n", s.Name, state, s.APIKey, s.BaseURL)
 		for _, c := range s.Checks {
-			mark := "FAIL"
-			if c.OK {
-				mark = "ok  "
-			}
-			fmt.Fprintf(&b, "  %s  %-10s %s\n", mark, c.Name, c.Message)
+			writeCheckItem(&b, c)
 		}
 		for _, warn := range s.Warnings {
 			fmt.Fprintf(&b, "  warn  %s\n", warn)
@@ -452,4 +496,13 @@ func printCheck(w io.Writer, r checkReport, asJSON bool) error {
 	fmt.Fprintf(&b, "\n%d of %d store(s) usable.\n", usable, len(r.Stores))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCheckItem writes one probe's line of the text report.
+func writeCheckItem(b *strings.Builder, c checkItem) {
+	mark := "FAIL"
+	if c.OK {
+		mark = "ok  "
+	}
+	fmt.Fprintf(b, "  %s  %-10s %s\n", mark, c.Name, c.Message)
 }

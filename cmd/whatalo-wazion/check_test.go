@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
@@ -37,6 +40,11 @@ func checkEnv(fake *whatalotest.Server, apiKey string) map[string]string {
 
 // closedURL is a base URL on 127.0.0.1 where nothing listens.
 func closedURL(t *testing.T) string {
+	return "http://" + closedAddr(t) + "/v1"
+}
+
+// closedAddr is an address on 127.0.0.1 where nothing listens.
+func closedAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,7 +52,7 @@ func closedURL(t *testing.T) string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	return "http://" + addr + "/v1"
+	return addr
 }
 
 func assertContains(t *testing.T, out string, wants ...string) {
@@ -243,4 +251,47 @@ func TestCheckHelp(t *testing.T) {
 	}
 	assertContains(t, out, "Usage: whatalo-wazion check", "-json", "-timeout")
 	assertLacks(t, out, "Configuration")
+}
+
+// With Redis configured, check says whether it answers, fails when it
+// does not, and its probes take their turns from the shared budget.
+func TestCheckRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	fake := whatalotest.NewServer(t, nil)
+	env := checkEnv(fake, fake.APIKey)
+	env["REDIS_URL"] = srv.URL
+
+	out, _, err := cliRun(t, env, "check")
+	if err != nil {
+		t.Fatalf("check with Redis up: %v\n%s", err, out)
+	}
+	assertContains(t, out, "ok    redis", "replicas share the budget", "1 of 1 store(s) usable")
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "*key:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Error("check's probes left no trace in the shared budget")
+	}
+
+	// A Redis that does not answer: the stores are still probed, but the
+	// check fails and says what to fix, without the URL's password.
+	env["REDIS_URL"] = "redis://:s3cret-redis-pass@" + closedAddr(t) + "/0"
+	out, stderr, err := cliRun(t, env, "check", "--json")
+	if err == nil {
+		t.Fatalf("check passed with Redis unreachable:\n%s", out)
+	}
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	if rep.OK || rep.Redis == nil || rep.Redis.OK || !strings.Contains(rep.Redis.Message, "REDIS_URL") || !strings.Contains(rep.Redis.Message, "connection refused") {
+		t.Errorf("report with Redis unreachable: ok=%v redis=%+v", rep.OK, rep.Redis)
+	}
+	if len(rep.Stores) != 1 || !rep.Stores[0].OK {
+		t.Errorf("store not probed, or not usable, with Redis down: %+v", rep.Stores)
+	}
+	assertLacks(t, out+stderr+err.Error(), "s3cret-redis-pass")
 }
