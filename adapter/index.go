@@ -50,6 +50,10 @@ const (
 	// maxIndexCustomers bounds the index's memory: a store above it is
 	// served by search, as before the index existed.
 	maxIndexCustomers = 500_000
+	// maxMissingChecks bounds the customers a rebuild asks for one by one
+	// (recheckMissing); past it, as after a mass deletion, the rest leave
+	// the index without asking.
+	maxMissingChecks = 20
 	// maxJournal bounds the webhook updates kept for replay while a build
 	// runs; past it, the next refresh catches up instead.
 	maxJournal = 10_000
@@ -821,6 +825,9 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 		}
 		return true, nil
 	})
+	if err == nil {
+		err = b.recheckMissing(ctx, d, region)
+	}
 	if err != nil {
 		b.index.endBuild()
 		return fmt.Errorf("build phone index: %w", err)
@@ -831,6 +838,50 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 	b.share.built(b.now())
 	b.observeIndex()
 	return nil
+}
+
+// recheckMissing asks Whatalo again, one by one, for the customers the
+// index holds that a rebuild did not list. Most were deleted; but a
+// customer deleted or updated while the rebuild paged shifts the later
+// pages by one, and the customer the shift skipped must not leave the
+// index. Customers Whatalo no longer has stay out of d; on any other
+// failure the held entry is kept until the next rebuild.
+func (b *Backend) recheckMissing(ctx context.Context, d *indexData, region string) error {
+	missing := b.index.missingFrom(d)
+	if len(missing) > maxMissingChecks {
+		missing = missing[:maxMissingChecks]
+	}
+	for _, held := range missing {
+		cctx, cancel := context.WithTimeout(ctx, indexPageTimeout)
+		c, _, err := b.client.Customers.Get(cctx, held.id)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, whatalo.ErrNotFound):
+		case err != nil:
+			d.put(held)
+		default:
+			c.ID = held.id
+			d.put(b.index.reuse(compact(c), region))
+		}
+	}
+	return nil
+}
+
+// missingFrom returns the customers the index holds that d lacks, most
+// recently updated first.
+func (ix *phoneIndex) missingFrom(d *indexData) []*indexedCustomer {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var out []*indexedCustomer
+	for id, e := range ix.data.customers {
+		if d.customers[id] == nil {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *indexedCustomer) int { return cmp.Compare(b.updated, a.updated) })
+	return out
 }
 
 // reuse returns the entry the index holds for e's customer when nothing

@@ -367,6 +367,108 @@ func TestIndexRebuildDropsDeletedCustomers(t *testing.T) {
 	}
 }
 
+// pageHook counts upstream requests and runs fn once, after the next
+// customer list page it is armed for.
+type pageHook struct {
+	*countingObserver
+	mu    sync.Mutex
+	armed bool
+	fn    func()
+}
+
+func (h *pageHook) ObserveRequest(route string, status int, d time.Duration) {
+	h.countingObserver.ObserveRequest(route, status, d)
+	h.mu.Lock()
+	fire := h.armed && route == "GET /customers" && status == http.StatusOK
+	if fire {
+		h.armed = false
+	}
+	h.mu.Unlock()
+	if fire {
+		h.fn()
+	}
+}
+
+// A customer deleted while a rebuild pages through moves every later
+// customer up one place: the first customer of the next page slips onto
+// the page already read. The rebuild must not drop that customer.
+func TestIndexRebuildKeepsCustomerSkippedByPageShift(t *testing.T) {
+	ctx := context.Background()
+	fake := whatalotest.NewServer(t, nil, whatalotest.WithRateLimit(100000))
+	hook := &pageHook{countingObserver: &countingObserver{routes: map[string]int{}, cache: map[string]int{}}}
+	e := newIxEnvOn(t, fake, hook, nil) // pages of 5
+	if err := e.b.buildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := e.b.IndexStatus().Customers
+
+	order, _, err := e.b.client.Customers.List(ctx, &whatalo.CustomerListOptions{
+		Sort: whatalo.CustomerSortUpdatedAt, Order: whatalo.SortDesc, PerPage: 6,
+	})
+	if err != nil || len(order) != 6 {
+		t.Fatalf("list: %v (%d customers)", err, len(order))
+	}
+	deleted, skipped := order[0], order[5] // first of page 1, first of page 2
+	hook.mu.Lock()
+	hook.armed, hook.fn = true, func() { fake.DeleteCustomer(deleted.ID) }
+	hook.mu.Unlock()
+	gets := hook.route("GET /customers/{id}")
+	if err := e.b.buildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if e.b.index.get(skipped.ID) == nil {
+		t.Fatalf("customer %s, skipped by the page shift, left the index", skipped.Name)
+	}
+	if got := hook.route("GET /customers/{id}") - gets; got != 1 {
+		t.Errorf("rebuild asked for %d customers one by one, want 1 (the skipped one)", got)
+	}
+	// The deleted customer was listed before it went; the next rebuild
+	// does not list it, asks, and drops it.
+	if err := e.b.buildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.b.index.get(deleted.ID) != nil {
+		t.Errorf("deleted customer %s still indexed after a second rebuild", deleted.Name)
+	}
+	if e.b.index.get(skipped.ID) == nil {
+		t.Errorf("customer %s left the index on the second rebuild", skipped.Name)
+	}
+	if got := e.b.IndexStatus().Customers; got != n-1 {
+		t.Errorf("indexed %d customers, want %d", got, n-1)
+	}
+	if got := hook.route("GET /customers/{id}") - gets; got != 2 {
+		t.Errorf("two rebuilds asked for %d customers one by one, want 2", got)
+	}
+}
+
+// After a mass deletion a rebuild asks for at most maxMissingChecks
+// customers one by one and drops the rest without asking.
+func TestIndexRebuildBoundsItsChecks(t *testing.T) {
+	ctx := context.Background()
+	fake := whatalotest.NewServer(t, nil, whatalotest.WithRateLimit(100000))
+	hook := &pageHook{countingObserver: &countingObserver{routes: map[string]int{}, cache: map[string]int{}}}
+	e := newIxEnvOn(t, fake, hook, nil)
+	if err := e.b.buildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := e.b.IndexStatus().Customers
+	gone := maxMissingChecks + 5
+	for _, c := range whatalotest.DemoSeed().Customers[:gone] {
+		fake.DeleteCustomer(c.ID)
+	}
+	gets := hook.route("GET /customers/{id}")
+	if err := e.b.buildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.route("GET /customers/{id}") - gets; got != maxMissingChecks {
+		t.Errorf("rebuild asked for %d customers one by one, want %d", got, maxMissingChecks)
+	}
+	if got := e.b.IndexStatus().Customers; got != n-gone {
+		t.Errorf("indexed %d customers, want %d", got, n-gone)
+	}
+}
+
 func TestStaleIndexFallsBack(t *testing.T) {
 	e := newIxEnv(t, func(o *Options) { o.Index.MaxAge = time.Minute })
 	stop := e.runReady(t)
