@@ -165,6 +165,9 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	if err != nil {
 		return nil, fmt.Errorf("look up phone %s: %w", wazion.MaskPhone(key), err)
 	}
+	if res == ResultMiss || res == ResultSharedHit {
+		b.rememberFound(cs)
+	}
 	return cs, nil
 }
 
@@ -220,6 +223,9 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 	annotateCache(ctx, res)
 	if err != nil {
 		return nil, fmt.Errorf("look up email: %w", err)
+	}
+	if res == ResultMiss || res == ResultSharedHit {
+		b.rememberFound(cs)
 	}
 	return cs, nil
 }

@@ -474,22 +474,20 @@ func (b *Backend) knownCustomer(id string) (whatalo.Customer, bool) {
 // storeCustomer puts a newer version of a customer in the index and cache.
 func (b *Backend) storeCustomer(c whatalo.Customer) {
 	e := newIndexed(c, b.regionNow())
-	var ch cacheChange
-	if b.index.disabled {
-		ch = cacheChange{id: c.ID, e: e, newPhone: e.phoneKey, newEmail: e.emailKey}
-		if v, ok := b.cache.Get(KindCustomer, c.ID); ok {
-			if old, _ := v.(*whatalo.Customer); old != nil {
-				prev := newIndexed(*old, b.regionNow())
-				ch.oldPhone, ch.oldEmail = prev.phoneKey, prev.emailKey
-			}
-		}
-	} else {
-		old, stored := b.index.upsert(e)
-		if !stored {
+	var old *indexedCustomer
+	if !b.index.disabled {
+		var stored bool
+		if old, stored = b.index.upsert(e); !stored {
 			return
 		}
-		ch, _ = changeOf(old, e)
 	}
+	if old == nil {
+		// The index did not hold the customer (disabled, not built yet, or
+		// the store is too large for it): the cached customer names the
+		// lookups the change makes stale.
+		old = b.cachedIndexed(c.ID)
+	}
+	ch, _ := changeOf(old, e)
 	b.applyCacheChanges([]cacheChange{ch}, true)
 	if !b.index.disabled {
 		b.observeIndex()
@@ -633,11 +631,40 @@ func (b *Backend) refreshCustomer(ctx context.Context, id string) {
 
 // removeCustomer forgets a customer Whatalo no longer has.
 func (b *Backend) removeCustomer(id string) {
-	if old := b.index.remove(id); old != nil {
-		b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
-		b.observeIndex()
-	} else {
+	old := b.index.remove(id)
+	if old != nil {
+		defer b.observeIndex()
+	} else if old = b.cachedIndexed(id); old == nil {
 		b.cache.Delete(KindCustomer, id)
+		return
+	}
+	b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
+}
+
+// cachedIndexed is the cached customer id with its lookup keys, or nil.
+func (b *Backend) cachedIndexed(id string) *indexedCustomer {
+	v, ok := b.cache.Get(KindCustomer, id)
+	c, _ := v.(*whatalo.Customer)
+	if !ok || c == nil {
+		return nil
+	}
+	return newIndexed(*c, b.regionNow())
+}
+
+// rememberFound keeps the customers a search found (the index does not hold
+// them) under their id, unless already cached: a webhook that changes one's
+// phone or email, or deletes it, then knows which lookups it makes stale.
+func (b *Backend) rememberFound(cs []whatalo.Customer) {
+	for i := range cs {
+		id := cs[i].ID
+		if id == "" || b.index.get(id) != nil {
+			continue
+		}
+		if _, ok := b.cache.Get(KindCustomer, id); ok {
+			continue
+		}
+		c := cs[i]
+		b.cache.setLocal(KindCustomer, id, &c)
 	}
 }
 

@@ -106,6 +106,45 @@ func TestWebhookCustomerUpdateWithoutIndex(t *testing.T) {
 	}
 }
 
+// Without the index, a webhook that moves a customer to a new phone drops
+// the cached lookup of the old one: the customer found by search is
+// remembered under its id, which names the old phone.
+func TestWebhookPhoneChangeWithoutIndex(t *testing.T) {
+	e := newIxEnv(t, func(o *Options) { o.Index.Disabled = true })
+	if resp := e.info(t, ixMariaPhone); !resp.Found { // caches the phone lookup
+		t.Fatal("not found")
+	}
+	c, _ := e.fake.Customer(ixMaria)
+	c.Phone = "+18295554444"
+	e.fake.UpsertCustomer(c)
+	// The payload names the new phone only.
+	if status := e.emit(t, whatalotest.Delivery{Event: "customer.updated", Data: ixJSON(t, map[string]any{
+		"id": ixMaria, "phone": "+1 829 555 4444",
+	})}); status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	if resp := e.info(t, ixMariaPhone); resp.Found {
+		t.Errorf("old phone still finds %+v", resp.Customers)
+	}
+	resp := e.info(t, "8295554444")
+	if !resp.Found || resp.Customers[0].Email != ixMariaEmail {
+		t.Fatalf("new phone after the webhook: %+v", resp)
+	}
+
+	// A deleted customer leaves the lookups of her phone and email too.
+	if got, _ := e.b.customersByEmail(context.Background(), ixMariaEmail); len(got) != 1 {
+		t.Fatalf("email lookup before the deletion: %v", names(got))
+	}
+	e.fake.DeleteCustomer(ixMaria)
+	e.b.removeCustomer(ixMaria)
+	if resp := e.info(t, "8295554444"); resp.Found {
+		t.Errorf("deleted customer still found by phone: %+v", resp.Customers)
+	}
+	if got, _ := e.b.customersByEmail(context.Background(), ixMariaEmail); len(got) != 0 {
+		t.Errorf("deleted customer still found by email: %v", names(got))
+	}
+}
+
 func TestWebhookRejectionsChangeNothing(t *testing.T) {
 	e := newIxEnv(t, nil)
 	e.runReady(t)
