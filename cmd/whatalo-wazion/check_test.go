@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
@@ -266,13 +264,7 @@ func TestCheckRedis(t *testing.T) {
 		t.Fatalf("check with Redis up: %v\n%s", err, out)
 	}
 	assertContains(t, out, "ok    redis", "replicas share the budget", "1 of 1 store(s) usable")
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	keys, err := rdb.Keys(context.Background(), "*key:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) == 0 {
+	if keys := sharedBudgetKeys(t, srv); len(keys) == 0 {
 		t.Error("check's probes left no trace in the shared budget")
 	}
 

@@ -490,12 +490,7 @@ func TestImportSharesTheReplicasBudget(t *testing.T) {
 	if n := posts(fake); n != 1 {
 		t.Errorf("POST /v1/customers = %d, want 1", n)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	keys, err := rdb.Keys(context.Background(), "*key:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := sharedBudgetKeys(t, srv)
 	if len(keys) == 0 {
 		t.Fatal("the import's calls left no trace in the shared budget")
 	}
@@ -504,4 +499,16 @@ func TestImportSharesTheReplicasBudget(t *testing.T) {
 			t.Errorf("shared budget key %q holds the API key", k)
 		}
 	}
+}
+
+// sharedBudgetKeys lists the keys of the shared rate limit in srv.
+func sharedBudgetKeys(t *testing.T, srv *redistest.Server) []string {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "*key:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
