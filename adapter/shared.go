@@ -87,10 +87,13 @@ const (
 	sharedBatch        = 256  // writes sent together
 	sharedWriteTimeout = 2 * time.Second
 	// sharedFlushTimeout bounds how long a webhook waits for its deletions
-	// to reach the shared level before telling the other replicas.
+	// to reach the shared level before it answers and tells the other
+	// replicas.
 	sharedFlushTimeout = 250 * time.Millisecond
-	// busTimeout bounds a publication on the bus.
-	busTimeout = time.Second
+	// busTimeout bounds a publication on the bus. With sharedFlushTimeout
+	// it bounds what sharing adds to a webhook's answer, which Whatalo
+	// wants within a second.
+	busTimeout = 500 * time.Millisecond
 )
 
 // sharedKey is the shared level's key for a cache key: the kind, readable
@@ -360,11 +363,20 @@ type busMessage struct {
 // shared deletions go first, so that a replica told of a change does not
 // read the old value back from the shared level.
 func (b *Backend) publish(ctx context.Context, m busMessage) {
+	if b.opts.Shared.Bus == nil {
+		return
+	}
+	b.cache.flushShared(ctx)
+	b.send(ctx, m)
+}
+
+// send publishes m on the bus, if there is one, without waiting for the
+// shared level: for callers that just did.
+func (b *Backend) send(ctx context.Context, m busMessage) {
 	bus := b.opts.Shared.Bus
 	if bus == nil {
 		return
 	}
-	b.cache.flushShared(ctx)
 	m.Origin = b.replica
 	msg, err := json.Marshal(m)
 	if err != nil {
@@ -379,9 +391,10 @@ func (b *Backend) publish(ctx context.Context, m busMessage) {
 	}
 }
 
-// publishDelivery tells the other replicas of a delivery this one applied.
+// publishDelivery tells the other replicas of a delivery this one applied
+// and whose shared deletions it flushed.
 func (b *Backend) publishDelivery(ctx context.Context, d delivery) {
-	b.publish(ctx, busMessage{Type: busDelivery, ID: d.id, Event: d.event, At: d.at, Entity: d.entity, Side: d.customer})
+	b.send(ctx, busMessage{Type: busDelivery, ID: d.id, Event: d.event, At: d.at, Entity: d.entity, Side: d.customer})
 }
 
 // listen applies the other replicas' messages until ctx ends.

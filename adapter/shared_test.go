@@ -28,6 +28,26 @@ type memWorld struct {
 	snap    []byte
 	down    bool          // every call fails
 	slow    time.Duration // each Write takes this long
+	stall   time.Duration // each Write and Publish hangs this long, or until its deadline or unstall, then fails
+	unstall chan struct{} // closed: hung calls end
+}
+
+// stalled waits as a hung store would and returns its error, or nil when
+// the store does not hang.
+func (w *memWorld) stalled(ctx context.Context) error {
+	w.mu.Lock()
+	d, unstall := w.stall, w.unstall
+	w.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+	case <-unstall:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return errMemDown
 }
 
 type memEntry struct {
@@ -62,6 +82,9 @@ func (w *memWorld) Get(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 func (w *memWorld) Write(ctx context.Context, writes []SharedWrite) error {
+	if err := w.stalled(ctx); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	if w.slow > 0 {
 		w.mu.Unlock()
@@ -104,6 +127,9 @@ func (r *memReplica) Write(ctx context.Context, writes []SharedWrite) error {
 }
 
 func (r *memReplica) Publish(ctx context.Context, msg []byte) error {
+	if err := r.w.stalled(ctx); err != nil {
+		return err
+	}
 	r.w.mu.Lock()
 	if r.w.down {
 		r.w.mu.Unlock()
@@ -437,6 +463,38 @@ func TestSharedWebhookDeletesReachSharedCache(t *testing.T) {
 	after := b.up.route("GET /customers/{id}/orders") + b.up.route("GET /orders")
 	if after == before {
 		t.Errorf("cold replica read orders the webhook made stale from the shared cache (routes %v)", b.up.routes)
+	}
+}
+
+// A Redis that hangs holds a webhook's answer for a bounded time only:
+// Whatalo wants it within a second.
+func TestSharedWebhookAnswersDespiteHungRedis(t *testing.T) {
+	w := newMemWorld()
+	rs := newReplicas(t, 2, w, func(o *Options, m *memReplica) {
+		o.Index.Disabled = true
+		o.Cache.Shared = m
+		o.Shared.Bus = m
+	})
+	a := rs[0]
+	a.info(t, ixMariaPhone)
+	a.b.cache.flushShared(t.Context())
+	w.mu.Lock()
+	w.stall, w.unstall = 10*time.Second, make(chan struct{})
+	w.mu.Unlock()
+	defer close(w.unstall)
+	start := time.Now()
+	status := a.emit(t, whatalotest.Delivery{Event: "order.updated", Data: ixJSON(t, map[string]any{
+		"id": "ord-x", "order_number": 1001, "customer_id": ixMaria,
+	})})
+	took := time.Since(start)
+	t.Logf("webhook answered in %s", took)
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	// sharedFlushTimeout + busTimeout is 750 ms; the bound leaves room for
+	// a loaded machine and is far below the stall.
+	if took > 2*time.Second {
+		t.Errorf("webhook answered after %s with Redis hung", took)
 	}
 }
 
