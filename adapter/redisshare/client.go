@@ -37,7 +37,9 @@ var ErrUnavailable = errors.New("redis unavailable")
 
 // Options configure a Client.
 type Options struct {
-	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS.
+	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS;
+	// with ?master_name=NAME (and addr=host:port for more sentinels,
+	// password=… for the master) host:port is a Redis Sentinel.
 	// It may hold a password: it never appears in errors or logs.
 	URL string
 	// KeyPrefix starts every key and channel, so that deployments can
@@ -126,27 +128,11 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	ro, err := redis.ParseURL(opts.URL)
+	rdb, err := newRedisClient(opts.URL, opts.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read redis URL: %w", redactURL(err))
 	}
-	// Deadlines come from each call's context; the client's own timeouts
-	// only bound calls without one.
-	ro.ContextTimeoutEnabled = true
-	ro.DialTimeout = max(opts.Timeout, time.Second)
-	ro.ReadTimeout = DefaultBulkTimeout
-	ro.WriteTimeout = DefaultBulkTimeout
-	ro.PoolTimeout = opts.Timeout
-	// One quick retry gets past a pooled connection that died with a
-	// Redis restart; more would not fit a request's timeout.
-	ro.MaxRetries = 1
-	ro.MinRetryBackoff = time.Millisecond
-	ro.MaxRetryBackoff = 5 * time.Millisecond
-	ro.DisableIdentity = true
-	ro.Protocol = 2
-	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	redis.SetLogger(poolLogger{opts.Logger})
-	rdb := redis.NewClient(ro)
 	c := &Client{
 		rdb:     rdb,
 		rate:    redis_rate.NewLimiter(rdb),
@@ -163,6 +149,49 @@ func New(opts Options) (*Client, error) {
 	c.ping()
 	go c.pinger()
 	return c, nil
+}
+
+// newRedisClient connects to the Redis of rawURL: one Redis, or with a
+// master_name parameter the master Redis Sentinel names (the URL's host and
+// each addr parameter are sentinels, its user and password the sentinels',
+// a password parameter the master's), followed through failovers.
+func newRedisClient(rawURL string, timeout time.Duration) (*redis.Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	// Deadlines come from each call's context; the client's own timeouts
+	// only bound calls without one. One quick retry gets past a pooled
+	// connection that died with a Redis restart; more would not fit a
+	// request's timeout.
+	const (
+		retries    = 1
+		minBackoff = time.Millisecond
+		maxBackoff = 5 * time.Millisecond
+		protocol   = 2
+	)
+	dial := max(timeout, time.Second)
+	if u.Query().Has("master_name") {
+		fo, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		fo.ContextTimeoutEnabled = true
+		fo.DialTimeout, fo.ReadTimeout, fo.WriteTimeout, fo.PoolTimeout = dial, DefaultBulkTimeout, DefaultBulkTimeout, timeout
+		fo.MaxRetries, fo.MinRetryBackoff, fo.MaxRetryBackoff = retries, minBackoff, maxBackoff
+		fo.DisableIdentity, fo.Protocol = true, protocol
+		return redis.NewFailoverClient(fo), nil
+	}
+	ro, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	ro.ContextTimeoutEnabled = true
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = dial, DefaultBulkTimeout, DefaultBulkTimeout, timeout
+	ro.MaxRetries, ro.MinRetryBackoff, ro.MaxRetryBackoff = retries, minBackoff, maxBackoff
+	ro.DisableIdentity, ro.Protocol = true, protocol
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(ro), nil
 }
 
 // poolLogger sends go-redis' own messages (a failed dial, repeated every

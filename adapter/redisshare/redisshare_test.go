@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -427,4 +429,97 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// With master_name in the URL the client asks Redis Sentinel for the
+// master and shares through it like through a single Redis.
+func TestSentinelURL(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master, "shop-master")
+	c, err := New(Options{URL: sentinel.URL, KeyPrefix: "ts:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping through the sentinel: %v", err)
+	}
+	s := c.Store("shop", "wk_test_sentinel")
+	if err := s.Write(ctx, []adapter.SharedWrite{{Key: "k", Value: []byte("v"), TTL: time.Minute}}); err != nil {
+		t.Fatalf("write through the sentinel: %v", err)
+	}
+	// The value is in the master the sentinel watches.
+	direct := newClient(t, master, "ts:")
+	if got, ok, err := direct.Store("shop", "wk_test_sentinel").Get(ctx, "k"); err != nil || !ok || string(got) != "v" {
+		t.Fatalf("master holds %q, %v, %v; want the value written through the sentinel", got, ok, err)
+	}
+	if _, err := c.Limiter("wk_test_sentinel", 60, 0.5).Allow(ctx, whatalo.Interactive); err != nil {
+		t.Errorf("limiter through the sentinel: %v", err)
+	}
+
+	// A master name the sentinel does not know is a failure with a cause.
+	bad, err := New(Options{URL: strings.Replace(sentinel.URL, "shop-master", "other", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	if err := bad.Ping(ctx); err == nil {
+		t.Error("Ping with an unknown master name succeeded")
+	} else {
+		t.Logf("unknown master: %v", err)
+	}
+}
+
+// When the sentinel promotes a replica, the client follows it.
+func TestSentinelFailover(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.StartReplica(t, master)
+	sentinel := redistest.StartSentinel(t, master, "shop-master")
+	c, err := New(Options{URL: sentinel.URL, KeyPrefix: "tf:", PingInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := c.Store("shop", "wk_test_failover")
+	ctx := context.Background()
+	if err := s.Write(ctx, []adapter.SharedWrite{{Key: "before", Value: []byte("1"), TTL: time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	// The sentinel promotes only a replica it knows and that is in sync.
+	direct := newClient(t, replica, "tf:")
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
+	defer sc.Close()
+	ready := time.Now().Add(20 * time.Second)
+	for {
+		_, synced, _ := direct.Store("shop", "wk_test_failover").Get(ctx, "before")
+		known, _ := sc.Replicas(ctx, "shop-master").Result()
+		if synced && len(known) == 1 {
+			break
+		}
+		if time.Now().After(ready) {
+			t.Fatalf("replica not ready for a failover: synced %v, sentinel knows %d replicas", synced, len(known))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	master.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.Write(wctx, []adapter.SharedWrite{{Key: "after", Value: []byte("2"), TTL: time.Minute}})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write through the sentinel 30 s after the master stopped: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("writes resumed %s after the master stopped", time.Since(start).Round(time.Millisecond))
+	if got, ok, err := direct.Store("shop", "wk_test_failover").Get(ctx, "after"); err != nil || !ok || string(got) != "2" {
+		t.Fatalf("promoted replica holds %q, %v, %v; want the write made after the failover", got, ok, err)
+	}
 }

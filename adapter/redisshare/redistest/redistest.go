@@ -9,7 +9,10 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +31,7 @@ type Server struct {
 	t    testing.TB
 	dir  string
 	port int
+	args func(port int) []string // the command line after the program
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -37,10 +41,73 @@ type Server struct {
 // Start runs a redis-server for the length of the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := &Server{t: t, dir: t.TempDir()}
+	s.args = func(port int) []string {
+		return []string{
+			"--port", strconv.Itoa(port),
+			"--bind", "127.0.0.1",
+			"--save", "",
+			"--appendonly", "no",
+			"--dir", s.dir,
+			"--daemonize", "no",
+		}
+	}
+	s.run(t)
+	s.URL = "redis://" + s.Addr + "/0"
+	return s
+}
+
+// StartSentinel runs a Redis Sentinel watching master under the name
+// master, for the length of the test. Its URL names the master, as a
+// client of the Sentinel gives it.
+func StartSentinel(t testing.TB, master *Server, name string) *Server {
+	t.Helper()
+	s := &Server{t: t, dir: t.TempDir()}
+	conf := filepath.Join(s.dir, "sentinel.conf")
+	body := fmt.Sprintf("sentinel monitor %s %s %d 1\nsentinel down-after-milliseconds %s 1000\n", name, "127.0.0.1", master.port, name)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatalf("write sentinel config: %v", err)
+	}
+	s.args = func(port int) []string {
+		return []string{conf, "--sentinel",
+			"--port", strconv.Itoa(port),
+			"--bind", "127.0.0.1",
+			"--dir", s.dir,
+			"--daemonize", "no",
+		}
+	}
+	s.run(t)
+	s.URL = "redis://" + s.Addr + "/0?master_name=" + url.QueryEscape(name)
+	return s
+}
+
+// StartReplica runs a redis-server replicating master, for the length of
+// the test.
+func StartReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	s := &Server{t: t, dir: t.TempDir()}
+	s.args = func(port int) []string {
+		return []string{
+			"--port", strconv.Itoa(port),
+			"--bind", "127.0.0.1",
+			"--save", "",
+			"--appendonly", "no",
+			"--dir", s.dir,
+			"--daemonize", "no",
+			"--replicaof", "127.0.0.1", strconv.Itoa(master.port),
+		}
+	}
+	s.run(t)
+	s.URL = "redis://" + s.Addr + "/0"
+	return s
+}
+
+// run starts the process on a free port and stops it at the end of t.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
 	}
-	s := &Server{t: t, dir: t.TempDir()}
 	var err error
 	for range 5 {
 		if s.port, err = freePort(); err != nil {
@@ -54,9 +121,7 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("start redis-server: %v", err)
 	}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
-	s.URL = "redis://" + s.Addr + "/0"
 	t.Cleanup(s.Stop)
-	return s
 }
 
 func freePort() (int, error) {
@@ -74,14 +139,7 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return nil
 	}
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--daemonize", "no",
-	)
+	cmd := exec.Command("redis-server", s.args(s.port)...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
