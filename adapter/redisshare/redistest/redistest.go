@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ type Server struct {
 	t    testing.TB
 	dir  string
 	port int
-	args func(port int) []string // the command line after the program
+	args []string // the command line before the flags every server gets
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -41,43 +42,22 @@ type Server struct {
 // Start runs a redis-server for the length of the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir()}
-	s.args = func(port int) []string {
-		return []string{
-			"--port", strconv.Itoa(port),
-			"--bind", "127.0.0.1",
-			"--save", "",
-			"--appendonly", "no",
-			"--dir", s.dir,
-			"--daemonize", "no",
-		}
-	}
-	s.run(t)
-	s.URL = "redis://" + s.Addr + "/0"
-	return s
+	return launch(t, t.TempDir(), noDisk...)
 }
 
 // StartSentinel runs a Redis Sentinel watching master under the name
-// master, for the length of the test. Its URL names the master, as a
+// name, for the length of the test. Its URL names the master, as a
 // client of the Sentinel gives it.
 func StartSentinel(t testing.TB, master *Server, name string) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir()}
-	conf := filepath.Join(s.dir, "sentinel.conf")
-	body := fmt.Sprintf("sentinel monitor %s %s %d 1\nsentinel down-after-milliseconds %s 1000\n", name, "127.0.0.1", master.port, name)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\n", name, master.port, name)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatalf("write sentinel config: %v", err)
 	}
-	s.args = func(port int) []string {
-		return []string{conf, "--sentinel",
-			"--port", strconv.Itoa(port),
-			"--bind", "127.0.0.1",
-			"--dir", s.dir,
-			"--daemonize", "no",
-		}
-	}
-	s.run(t)
-	s.URL = "redis://" + s.Addr + "/0?master_name=" + url.QueryEscape(name)
+	s := launch(t, dir, conf, "--sentinel")
+	s.URL += "?master_name=" + url.QueryEscape(name)
 	return s
 }
 
@@ -85,29 +65,20 @@ func StartSentinel(t testing.TB, master *Server, name string) *Server {
 // the test.
 func StartReplica(t testing.TB, master *Server) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir()}
-	s.args = func(port int) []string {
-		return []string{
-			"--port", strconv.Itoa(port),
-			"--bind", "127.0.0.1",
-			"--save", "",
-			"--appendonly", "no",
-			"--dir", s.dir,
-			"--daemonize", "no",
-			"--replicaof", "127.0.0.1", strconv.Itoa(master.port),
-		}
-	}
-	s.run(t)
-	s.URL = "redis://" + s.Addr + "/0"
-	return s
+	return launch(t, t.TempDir(), slices.Concat(noDisk, []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)})...)
 }
 
-// run starts the process on a free port and stops it at the end of t.
-func (s *Server) run(t testing.TB) {
+// noDisk keeps a redis-server from saving anything.
+var noDisk = []string{"--save", "", "--appendonly", "no"}
+
+// launch starts redis-server with args in dir on a free port, and stops it
+// at the end of t.
+func launch(t testing.TB, dir string, args ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
 	}
+	s := &Server{t: t, dir: dir, args: args}
 	var err error
 	for range 5 {
 		if s.port, err = freePort(); err != nil {
@@ -121,7 +92,9 @@ func (s *Server) run(t testing.TB) {
 		t.Fatalf("start redis-server: %v", err)
 	}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+	s.URL = "redis://" + s.Addr + "/0"
 	t.Cleanup(s.Stop)
+	return s
 }
 
 func freePort() (int, error) {
@@ -139,7 +112,12 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return nil
 	}
-	cmd := exec.Command("redis-server", s.args(s.port)...)
+	cmd := exec.Command("redis-server", append(slices.Clone(s.args),
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--dir", s.dir,
+		"--daemonize", "no",
+	)...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
