@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -666,29 +667,11 @@ func (b *Backend) indexedByEmail(email string) ([]whatalo.Customer, bool) {
 // sync keeps the index as it was and is retried with backoff. Run returns
 // when ctx is done; a second concurrent Run only waits for its ctx.
 func (b *Backend) Run(ctx context.Context) {
-	if b.opts.Shared.Bus != nil && b.listening.CompareAndSwap(false, true) {
-		done := make(chan struct{})
-		lctx := ctx // Run rewrites ctx below
-		go func() {
-			defer close(done)
-			b.listen(lctx)
-		}()
-		defer func() {
-			<-done
-			b.listening.Store(false)
-		}()
+	if b.opts.Shared.Bus != nil {
+		defer alongside(ctx, &b.listening, b.listen)()
 	}
-	if b.feedEnabled() && b.feedRunning.CompareAndSwap(false, true) {
-		done := make(chan struct{})
-		fctx := ctx
-		go func() {
-			defer close(done)
-			b.runOrderFeed(fctx)
-		}()
-		defer func() {
-			<-done
-			b.feedRunning.Store(false)
-		}()
+	if b.feedEnabled() {
+		defer alongside(ctx, &b.feedRunning, b.runOrderFeed)()
 	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
 		<-ctx.Done()
@@ -787,6 +770,23 @@ func retryDelay(every time.Duration, n int, built bool) time.Duration {
 		base = min(every, 5*time.Second)
 	}
 	return min(base<<min(n-1, 8), max(every, maxRetryDelay))
+}
+
+// alongside runs fn(ctx) in its own goroutine unless running says one
+// already does, and returns what waits for it to end and clears running.
+func alongside(ctx context.Context, running *atomic.Bool, fn func(context.Context)) (wait func()) {
+	if !running.CompareAndSwap(false, true) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		<-done
+		running.Store(false)
+	}
 }
 
 // indexRegion is the region phones are read in: the configured one, else
