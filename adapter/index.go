@@ -623,9 +623,8 @@ func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
 			continue
 		}
 		if !force {
-			v, ok := b.cache.Get(KindCustomer, ch.id)
-			cached, _ := v.(*whatalo.Customer)
-			if !ok || cached == nil || nanos(cached.UpdatedAt) >= ch.e.updated {
+			cached := b.cachedCustomer(ch.id)
+			if cached == nil || nanos(cached.UpdatedAt) >= ch.e.updated {
 				continue
 			}
 		}

@@ -165,9 +165,7 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	if err != nil {
 		return nil, fmt.Errorf("look up phone %s: %w", wazion.MaskPhone(key), err)
 	}
-	if res == ResultMiss || res == ResultSharedHit {
-		b.rememberFound(cs)
-	}
+	b.rememberFound(res, cs)
 	return cs, nil
 }
 
@@ -224,9 +222,7 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 	if err != nil {
 		return nil, fmt.Errorf("look up email: %w", err)
 	}
-	if res == ResultMiss || res == ResultSharedHit {
-		b.rememberFound(cs)
-	}
+	b.rememberFound(res, cs)
 	return cs, nil
 }
 

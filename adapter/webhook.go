@@ -463,10 +463,8 @@ func (b *Backend) knownCustomer(id string) (whatalo.Customer, bool) {
 	if e := b.index.get(id); e != nil {
 		return e.customer(), true
 	}
-	if v, ok := b.cache.Get(KindCustomer, id); ok {
-		if c, _ := v.(*whatalo.Customer); c != nil {
-			return *c, true
-		}
+	if c := b.cachedCustomer(id); c != nil {
+		return *c, true
 	}
 	return whatalo.Customer{ID: id}, false
 }
@@ -641,11 +639,17 @@ func (b *Backend) removeCustomer(id string) {
 	b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
 }
 
+// cachedCustomer is the customer cached under id, or nil.
+func (b *Backend) cachedCustomer(id string) *whatalo.Customer {
+	v, _ := b.cache.Get(KindCustomer, id)
+	c, _ := v.(*whatalo.Customer)
+	return c
+}
+
 // cachedIndexed is the cached customer id with its lookup keys, or nil.
 func (b *Backend) cachedIndexed(id string) *indexedCustomer {
-	v, ok := b.cache.Get(KindCustomer, id)
-	c, _ := v.(*whatalo.Customer)
-	if !ok || c == nil {
+	c := b.cachedCustomer(id)
+	if c == nil {
 		return nil
 	}
 	return newIndexed(*c, b.regionNow())
@@ -654,7 +658,12 @@ func (b *Backend) cachedIndexed(id string) *indexedCustomer {
 // rememberFound keeps the customers a search found (the index does not hold
 // them) under their id, unless already cached: a webhook that changes one's
 // phone or email, or deletes it, then knows which lookups it makes stale.
-func (b *Backend) rememberFound(cs []whatalo.Customer) {
+// Only a result just read from Whatalo or the shared level (res) is new
+// here.
+func (b *Backend) rememberFound(res string, cs []whatalo.Customer) {
+	if res != ResultMiss && res != ResultSharedHit {
+		return
+	}
 	for i := range cs {
 		id := cs[i].ID
 		if id == "" || b.index.get(id) != nil {
