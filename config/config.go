@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,10 +183,7 @@ var labelLanguages = map[string]bool{"es": true, "en": true, "pt": true, "fr": t
 // FromEnv builds a one-store configuration from environment variables.
 func FromEnv(getenv func(string) string) (*Config, error) {
 	c := &Config{Source: "environment"}
-	c.Listen = getenv("LISTEN_ADDR")
-	c.TLSCertFile = getenv("TLS_CERT_FILE")
-	c.TLSKeyFile = getenv("TLS_KEY_FILE")
-	c.LogLevel = getenv("LOG_LEVEL")
+	c.applyProcessEnv(getenv)
 	s := Store{
 		Name:          DefaultStoreName,
 		APIKey:        Secret(getenv("WHATALO_API_KEY")),
@@ -257,21 +256,85 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data, getenv)
+	c, err := parse(data, getenv, path)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	c.Source = path
 	return c, nil
 }
 
+// processEnv are the settings of the process rather than of a store: the
+// environment wins over the file for them, so that a container, its
+// health check and the service agree on where it listens whatever the
+// file says.
+var processEnv = []struct {
+	name string
+	get  func(*Config) *string
+}{
+	{"LISTEN_ADDR", func(c *Config) *string { return &c.Listen }},
+	{"TLS_CERT_FILE", func(c *Config) *string { return &c.TLSCertFile }},
+	{"TLS_KEY_FILE", func(c *Config) *string { return &c.TLSKeyFile }},
+	{"LOG_LEVEL", func(c *Config) *string { return &c.LogLevel }},
+}
+
+func (c *Config) applyProcessEnv(getenv func(string) string) {
+	for _, e := range processEnv {
+		if v := strings.TrimSpace(getenv(e.name)); v != "" {
+			*e.get(c) = v
+		}
+	}
+}
+
+// Endpoint is where a configured service listens and whether it serves
+// TLS: what its health check must probe.
+type Endpoint struct {
+	Listen string
+	TLS    bool
+}
+
+// ReadEndpoint finds the listen address and TLS setting the service would
+// use with this file (empty path: the environment alone), by the same
+// precedence as Load and FromEnv, without needing the stores' secrets.
+func ReadEndpoint(path string, getenv func(string) string) (Endpoint, error) {
+	c := &Config{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("read config: %w", err)
+		}
+		var top struct {
+			Listen      string `yaml:"listen"`
+			TLSCertFile string `yaml:"tls_cert_file"`
+		}
+		if err := yaml.Unmarshal(data, &top); err != nil {
+			return Endpoint{}, fmt.Errorf("config %s: %w", path, syntaxError(err, data))
+		}
+		c.Listen, c.TLSCertFile = top.Listen, top.TLSCertFile
+	}
+	c.applyProcessEnv(getenv)
+	def(&c.Listen, DefaultListen)
+	return Endpoint{Listen: c.Listen, TLS: c.TLSCertFile != ""}, nil
+}
+
 // Parse decodes YAML configuration; unknown fields are errors so typos are
-// caught at start.
+// caught at start. The process settings of processEnv set in the
+// environment win over the file's.
 func Parse(data []byte, getenv func(string) string) (*Config, error) {
-	c := &Config{Source: "yaml"}
+	return parse(data, getenv, "yaml")
+}
+
+func parse(data []byte, getenv func(string) string, source string) (*Config, error) {
+	c := &Config{Source: source}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(err, data)
+	}
+	if err := checkYAML(&doc); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse YAML: %w", err)
 	}
 	var err error
@@ -294,6 +357,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	c.applyProcessEnv(getenv)
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -478,6 +542,19 @@ func (c *Config) Validate() error {
 		if s.AIInfoMax < 200 {
 			bad(field("ai_info_max_chars"), "must be at least 200")
 		}
+		for _, u := range []struct {
+			field, tmpl string
+			allowed     []string
+		}{
+			{"urls.customer", s.URLs.Customer, []string{"{store_url}", "{id}"}},
+			{"urls.order", s.URLs.Order, []string{"{store_url}", "{id}", "{number}"}},
+			{"urls.product", s.URLs.Product, []string{"{store_url}", "{id}", "{slug}"}},
+			{"urls.variant", s.URLs.Variant, []string{"{product_url}", "{variant_id}"}},
+		} {
+			if p := unknownPlaceholder(u.tmpl, u.allowed); p != "" {
+				bad(field(u.field), "unknown placeholder %s; %s may use %s", p, u.field, strings.Join(u.allowed, ", "))
+			}
+		}
 		for j, l := range s.Locales {
 			if len(l.Countries) == 0 {
 				bad(field(fmt.Sprintf("locales[%d].countries", j)), "required")
@@ -502,6 +579,9 @@ var envName = map[string]string{
 	"label_language": "LABEL_LANGUAGE",
 	"rate_limit":     "WHATALO_RATE_LIMIT",
 	"webhook_secret": "WHATALO_WEBHOOK_SECRET",
+	"urls.customer":  "CUSTOMER_URL_TEMPLATE",
+	"urls.order":     "ORDER_URL_TEMPLATE",
+	"urls.product":   "PRODUCT_URL_TEMPLATE",
 }
 
 // validateRedis checks the redis section. The URL may hold a password, so
@@ -534,6 +614,18 @@ func (c *Config) validateRedis(bad func(field, format string, a ...any)) {
 	if r.Timeout < time.Millisecond || r.Timeout > time.Second {
 		bad(name("timeout", ""), "must be between 1ms and 1s: WAzion's requests wait on it")
 	}
+}
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// unknownPlaceholder is the first {name} in tmpl that is not allowed.
+func unknownPlaceholder(tmpl string, allowed []string) string {
+	for _, p := range placeholder.FindAllString(tmpl, -1) {
+		if !slices.Contains(allowed, p) {
+			return p
+		}
+	}
+	return ""
 }
 
 func validHeader(h string) bool {

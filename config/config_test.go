@@ -124,7 +124,7 @@ func TestParseYAMLErrorsNameTheField(t *testing.T) {
 		yaml, want string
 	}{
 		{"stores:\n  - name: a\n    api_key: ${MISSING}\n    tokens: [tok-123456789]\n", "stores[0].api_key: environment variable MISSING is not set"},
-		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    colour: red\n", "field colour not found"},
+		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    colour: red\n", "line 5: stores[0].colour: unknown field"},
 		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n  - name: b\n    api_key: wk_test_2\n    tokens: [tok-123456789]\n", "stores[1].tokens[0]: is also a token of store \"a\""},
 		{"stores:\n  - name: A B\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n", "stores[0].name"},
 		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    orders: {count: 5, with_items: 9}\n", "stores[0].orders.with_items"},
@@ -132,7 +132,7 @@ func TestParseYAMLErrorsNameTheField(t *testing.T) {
 		{"stores: []\n", "stores: at least one store"},
 		{"stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n    locales: [{locale: en}]\n", "stores[0].locales[0].countries"},
 		{"tls_cert_file: a.pem\nstores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n", "tls_cert_file/tls_key_file"},
-		{"stores: [\n", "parse YAML"},
+		{"stores: [\n", "YAML syntax: did not find expected node content"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml), env(nil))
@@ -224,7 +224,7 @@ func TestRedisConfigErrorsNameTheField(t *testing.T) {
 		{"redis:\n  url: redis://h:6379\n  expected_replicas: -1\n" + store, "redis.expected_replicas"},
 		{"redis:\n  url: redis://h:6379\n  timeout: 5s\n" + store, "redis.timeout"},
 		{"redis:\n  url: ${NOPE}\n" + store, "redis.url: environment variable NOPE is not set"},
-		{"redis:\n  urls: redis://h\n" + store, "field urls not found"},
+		{"redis:\n  urls: redis://h\n" + store, "line 2: redis.urls: unknown field (did you mean url?)"},
 	}
 	for _, tt := range yamlCases {
 		_, err := Parse([]byte(tt.yaml), env(nil))

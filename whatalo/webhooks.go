@@ -17,3 +17,12 @@ func (s *WebhooksService) List(ctx context.Context) ([]Webhook, *Response, error
 func (s *WebhooksService) Create(ctx context.Context, in WebhookInput) (*Webhook, *Response, error) {
 	return fetch[Webhook](ctx, s.client, "POST /webhooks", "/webhooks", nil, in)
 }
+
+// Delete ends the subscription id.
+func (s *WebhooksService) Delete(ctx context.Context, id string) (*Response, error) {
+	eid, err := escapeID("DELETE /webhooks/{id}", id)
+	if err != nil {
+		return nil, err
+	}
+	return s.client.do(ctx, "DELETE /webhooks/{id}", "/webhooks/"+eid, nil, nil, nil)
+}

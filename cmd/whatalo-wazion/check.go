@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,14 +70,10 @@ type checkItem struct {
 
 // runCheck validates the configuration and probes every store.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", stderr)
-	setUsage(fs, checkUsage)
+	fs := newFlagSet("check", stdout, stderr)
 	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores (default: one store from the environment)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for each request to Whatalo")
-	if wantsHelp(args) {
-		return printHelp(fs, stdout)
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -421,37 +416,6 @@ func isTLSError(err error) bool {
 	var hostErr x509.HostnameError
 	var recErr tls.RecordHeaderError
 	return errors.As(err, &certErr) || errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &recErr)
-}
-
-// setUsage gives fs a usage text before its flags.
-func setUsage(fs *flag.FlagSet, usage string) {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-}
-
-// wantsHelp reports -h or --help among args. parseFlags treats
-// flag.ErrHelp as success, so a command must see the request itself and
-// stop rather than run.
-func wantsHelp(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-h", "--h", "-help", "--help":
-			return true
-		}
-	}
-	return false
-}
-
-// printHelp prints fs's usage on stdout, where a person asking for it
-// looks.
-func printHelp(fs *flag.FlagSet, stdout io.Writer) error {
-	fs.SetOutput(stdout)
-	fs.Usage()
-	return nil
 }
 
 // printCheck writes the report as text for people or JSON for machines.

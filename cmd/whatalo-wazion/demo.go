@@ -24,7 +24,7 @@ const (
 // runDemo serves the demo store offline: an in-process fake Whatalo on a
 // loopback port, and the service in front of it on LISTEN_ADDR.
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", stderr)
+	fs := newFlagSet("demo", stdout, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

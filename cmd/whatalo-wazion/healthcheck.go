@@ -12,19 +12,25 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 )
 
-// runHealthcheck asks the service on LISTEN_ADDR for /healthz, so a
-// container image without a shell or curl can still be health-checked.
-func runHealthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	addr := getenv("LISTEN_ADDR")
-	if addr == "" {
-		addr = config.DefaultListen
+// runHealthcheck asks the running service for /healthz, so a container
+// image without a shell or curl can still be health-checked. It finds the
+// port and scheme by the service's own precedence (config.ReadEndpoint).
+func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("healthcheck", stdout, stderr)
+	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores the service runs with (default: the environment)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	_, port, err := net.SplitHostPort(addr)
+	ep, err := config.ReadEndpoint(*configPath, getenv)
 	if err != nil {
-		return fmt.Errorf("healthcheck: LISTEN_ADDR %q: %w", addr, err)
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	_, port, err := net.SplitHostPort(ep.Listen)
+	if err != nil {
+		return fmt.Errorf("healthcheck: listen address %q (LISTEN_ADDR or listen:): %w", ep.Listen, err)
 	}
 	scheme := "http"
-	if getenv("TLS_CERT_FILE") != "" {
+	if ep.TLS {
 		scheme = "https"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

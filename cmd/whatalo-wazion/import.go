@@ -38,7 +38,7 @@ const (
 )
 
 func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("import", stderr)
+	fs := newFlagSet("import", stdout, stderr)
 	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores (default: one store from the environment)")
 	storeName := fs.String("store", "", "store to import into (default: the first)")
 	update := fs.Bool("update", false, "update customers whose phone or email is already in the store, instead of skipping them")
@@ -46,10 +46,6 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	journalPath := fs.String("journal", "", "journal of finished rows (default: the CSV's path + .journal)")
 	failuresPath := fs.String("failures", "", "CSV of the rows that failed, with reasons (default: <csv name>.failures.csv beside it)")
 	rate := fs.Int("rate", 0, "requests per minute for the import (default: the store's background share of its rate limit, leaving the rest to a running service)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), importUsage)
-		fs.PrintDefaults()
-	}
 	pos, help, err := parseFlagsAndArgs(fs, args)
 	if err != nil || help {
 		return err

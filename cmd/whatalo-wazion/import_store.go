@@ -11,16 +11,8 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
-// selectStore loads the configuration (the YAML file when given, else the
-// environment) and returns the store named name, or the first one. The
-// import and webhooks commands act on one store at a time.
-func selectStore(configPath, name string, getenv func(string) string) (config.Store, error) {
-	_, sc, err := selectStoreConfig(configPath, name, getenv)
-	return sc, err
-}
-
-// selectStoreConfig is selectStore that also returns the whole
-// configuration.
+// selectStoreConfig loads the configuration and picks the store named
+// name (the first when empty).
 func selectStoreConfig(configPath, name string, getenv func(string) string) (*config.Config, config.Store, error) {
 	cfg, err := loadConfig(configPath, getenv)
 	if err != nil {
@@ -74,6 +66,7 @@ func newStoreClient(sc config.Store, perMinute int, share float64, hc *http.Clie
 // positional arguments ("import customers.csv --dry-run"), which the flag
 // package alone stops at. help reports -h, whose usage was already printed.
 func parseFlagsAndArgs(fs *flag.FlagSet, args []string) (positional []string, help bool, err error) {
+	expectHelp(fs, args)
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {

@@ -523,25 +523,7 @@ stores:
 // promises: asking twice for the same customer shows on /metrics as cache
 // hits.
 func TestDemoCacheHitsClimb(t *testing.T) {
-	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"whatalo-wazion", "demo"}, func(k string) string { return env[k] }, &stdout, &stderr)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var base string
-	eventually(t, 10*time.Second, "the demo banner", func() bool {
-		line, _, _ := strings.Cut(stdout.String(), "\n")
-		if i := strings.Index(line, " on http://"); i >= 0 {
-			base = strings.TrimSpace(line[i+len(" on "):])
-		}
-		return base != ""
-	})
+	base := startDemo(t, nil)
 	u := base + "/wazion/" + wazion.EndpointCustomerInfo + "?token=" + demoToken + "&phone=%2B18095551234"
 	// Answered without Whatalo: a cached lookup, or a recent answer sent
 	// again.

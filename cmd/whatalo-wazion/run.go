@@ -20,12 +20,13 @@ Usage:
   whatalo-wazion wazion-settings --public-url URL   what to enter in WAzion's CRM settings
   whatalo-wazion selftest --public-url URL          call the public URLs the way WAzion does
   whatalo-wazion import customers.csv      bulk-create customers within the rate limit
-  whatalo-wazion webhooks register|list    manage the Whatalo webhook subscription
-  whatalo-wazion healthcheck               probe /healthz of a running service (for containers)
+  whatalo-wazion webhooks register|list|delete   manage the Whatalo webhook subscriptions
+  whatalo-wazion healthcheck [--config FILE]  probe /healthz of a running service (for containers)
   whatalo-wazion version                   print the version
 
 Without --config, one store is configured from the environment
-(WHATALO_API_KEY, WAZION_TOKEN, ...); see the README.
+(WHATALO_API_KEY, WAZION_TOKEN, ...); see the README. Each command's -h
+says what it does, its flags, the environment it reads and an example.
 `
 
 // errHelp is returned by parseFlags when -h or --help was asked for: the
@@ -65,7 +66,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "webhooks":
 		return runWebhooks(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
-		return runHealthcheck(ctx, getenv, stdout)
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "whatalo-wazion", whatalo.Version)
 		return nil
@@ -77,15 +78,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// newFlagSet returns a flag set that reports errors through run's error
-// instead of exiting.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	expectHelp(fs, args)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp

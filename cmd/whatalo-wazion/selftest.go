@@ -135,8 +135,7 @@ type selftestReport struct {
 
 // runSelftest calls the public URLs as WAzion does and reports problems.
 func runSelftest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("selftest", stderr)
-	setUsage(fs, selftestUsage)
+	fs := newFlagSet("selftest", stdout, stderr)
 	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores, for the token (default: the environment)")
 	publicURL := fs.String("public-url", "", "the address WAzion reaches the service at, e.g. https://crm.example.com (required)")
 	token := fs.String("token", "", "the token WAzion sends (default: the store's first token from the configuration)")
@@ -146,9 +145,6 @@ func runSelftest(ctx context.Context, args []string, getenv func(string) string,
 	query := fs.String("query", "", "customer search text for globalSearch and sidePanel_CustomerFindToJoin (default: --phone)")
 	product := fs.String("product", selftestProduct, "product search text for search_Products")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if wantsHelp(args) {
-		return printHelp(fs, stdout)
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

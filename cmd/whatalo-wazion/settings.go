@@ -82,8 +82,7 @@ type settingsURL struct {
 
 // runWazionSettings prints what to enter in WAzion for each store.
 func runWazionSettings(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("wazion-settings", stderr)
-	setUsage(fs, settingsUsage)
+	fs := newFlagSet("wazion-settings", stdout, stderr)
 	configPath := fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores (default: one store from the environment)")
 	publicURL := fs.String("public-url", "", "the address WAzion reaches the service at, e.g. https://crm.example.com (required)")
 	storeName := fs.String("store", "", "only this store (default: every store)")
@@ -91,9 +90,6 @@ func runWazionSettings(ctx context.Context, args []string, getenv func(string) s
 	auth := fs.String("auth", authHeader, "authentication to configure in WAzion: header, query, body or basic")
 	showToken := fs.Bool("show-token", false, "print the token in full")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if wantsHelp(args) {
-		return printHelp(fs, stdout)
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -19,12 +19,18 @@ import (
 const webhooksUsage = `Usage:
   whatalo-wazion webhooks register --url https://HOST/webhooks/whatalo/STORE [--secret S] [--force]
   whatalo-wazion webhooks list
+  whatalo-wazion webhooks delete ID
 
 register subscribes the service's webhook URL to the customer, order and
-checkout events it uses, and prints the signing secret once. list shows the
-store's subscriptions (never their secrets).
+checkout events it uses, and prints the signing secret once. The URL must
+be https://HOST[/PREFIX]/webhooks/whatalo/STORE for a configured store (the
+store is taken from the URL when --store is not given); --force registers
+another URL, or a second subscription for the same URL. list shows the
+store's subscriptions (never their secrets) and which configured store each
+one delivers to. delete ends a subscription by its id.
 
-Both take --config FILE and --store NAME (default: the first store).
+All take --config FILE and --store NAME (default: the first store, or for
+register the store the URL names).
 `
 
 // serviceWebhookEvents are the events the service acts on: customer and
@@ -43,7 +49,7 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 			return nil
 		}
 		fmt.Fprint(stderr, webhooksUsage)
-		return errors.New("webhooks: want a subcommand: register or list")
+		return errors.New("webhooks: want a subcommand: register, list or delete")
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -51,40 +57,78 @@ func runWebhooks(ctx context.Context, args []string, getenv func(string) string,
 		return runWebhooksRegister(ctx, rest, getenv, stdout, stderr)
 	case "list":
 		return runWebhooksList(ctx, rest, getenv, stdout, stderr)
+	case "delete":
+		return runWebhooksDelete(ctx, rest, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, webhooksUsage)
 		return nil
 	}
 	fmt.Fprint(stderr, webhooksUsage)
-	return fmt.Errorf("webhooks: unknown subcommand %q (want register or list)", sub)
+	return fmt.Errorf("webhooks: unknown subcommand %q (want register, list or delete)", sub)
 }
 
 // webhooksFlags adds the flags both subcommands take.
 func webhooksFlags(fs *flag.FlagSet, getenv func(string) string) (configPath, storeName *string) {
 	configPath = fs.String("config", getenv("WAZION_CONFIG"), "YAML file of stores (default: one store from the environment)")
 	storeName = fs.String("store", "", "store to act on (default: the first)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), webhooksUsage+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	return configPath, storeName
 }
 
-func webhooksClient(configPath, storeName string, getenv func(string) string) (config.Store, *whatalo.Client, error) {
-	sc, err := selectStore(configPath, storeName, getenv)
+func webhooksClient(configPath, storeName string, getenv func(string) string) (*config.Config, config.Store, *whatalo.Client, error) {
+	cfg, sc, err := selectStoreConfig(configPath, storeName, getenv)
 	if err != nil {
-		return sc, nil, err
+		return nil, sc, nil, err
 	}
 	c, err := newStoreClient(sc, 0, sc.BackgroundShare, nil)
-	return sc, c, err
+	return cfg, sc, c, err
+}
+
+// webhookRoute is the path under which the service receives a store's
+// deliveries.
+const webhookRoute = "/webhooks/whatalo/"
+
+// routeStore is the store name a webhook URL's path ends with, if it is the
+// service's webhook route.
+func routeStore(rawURL string) (string, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", false
+	}
+	i := strings.LastIndex(u.Path, webhookRoute)
+	if i < 0 {
+		return "", false
+	}
+	name := strings.TrimRight(u.Path[i+len(webhookRoute):], "/")
+	return name, name != "" && !strings.Contains(name, "/")
+}
+
+// expectedWebhookURL is where the service behind rawURL's host (and path
+// prefix) receives store's deliveries.
+func expectedWebhookURL(rawURL, store string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "https://HOST" + webhookRoute + store
+	}
+	// A path prefix before the route (a proxy's) is kept; a path without
+	// the route is a guess at it, and goes.
+	prefix := ""
+	if i := strings.LastIndex(u.Path, webhookRoute); i >= 0 {
+		prefix = u.Path[:i]
+	}
+	return (&url.URL{Scheme: "https", Host: u.Host, Path: strings.TrimRight(prefix, "/") + webhookRoute + store}).String()
+}
+
+// configuredStore reports whether name is one of cfg's stores.
+func configuredStore(cfg *config.Config, name string) bool {
+	return slices.ContainsFunc(cfg.Stores, func(s config.Store) bool { return s.Name == name })
 }
 
 func runWebhooksRegister(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("webhooks register", stderr)
+	fs := newFlagSet("webhooks register", stdout, stderr)
 	configPath, storeName := webhooksFlags(fs, getenv)
 	rawURL := fs.String("url", "", "the service's public webhook URL, https://HOST/webhooks/whatalo/STORE (required)")
 	secret := fs.String("secret", "", "signing secret to use (default: Whatalo generates one)")
-	force := fs.Bool("force", false, "subscribe even if the URL already has a subscription (deliveries then come twice)")
+	force := fs.Bool("force", false, "subscribe a URL that is not the service's route for a configured store, or one that already has a subscription (deliveries then come twice)")
 	pos, help, err := parseFlagsAndArgs(fs, args)
 	if err != nil || help {
 		return err
@@ -95,12 +139,25 @@ func runWebhooksRegister(ctx context.Context, args []string, getenv func(string)
 	if err := checkWebhookURL(*rawURL); err != nil {
 		return fmt.Errorf("webhooks register: %w", err)
 	}
-	sc, client, err := webhooksClient(*configPath, *storeName, getenv)
+	if *storeName == "" {
+		// The URL names the store it serves; take that one when it exists.
+		if name, ok := routeStore(*rawURL); ok {
+			if cfg, err := loadConfig(*configPath, getenv); err == nil && configuredStore(cfg, name) {
+				*storeName = name
+			}
+		}
+	}
+	_, sc, client, err := webhooksClient(*configPath, *storeName, getenv)
 	if err != nil {
 		return err
 	}
-	if want := "/webhooks/whatalo/" + sc.Name; !strings.HasSuffix(strings.TrimRight(*rawURL, "/"), want) {
-		fmt.Fprintf(stderr, "warning: the service receives store %s's webhooks at …%s; %s does not end with it\n", sc.Name, want, *rawURL)
+	if name, ok := routeStore(*rawURL); !ok || name != sc.Name {
+		want := expectedWebhookURL(*rawURL, sc.Name)
+		if !*force {
+			return fmt.Errorf("webhooks register: %s is not where the service receives store %s's webhooks: "+
+				"use --url %s (or pass --force to register it anyway)", *rawURL, sc.Name, want)
+		}
+		fmt.Fprintf(stderr, "warning: the service receives store %s's webhooks at %s; %s does not end with %s%s\n", sc.Name, want, *rawURL, webhookRoute, sc.Name)
 	}
 
 	existing, _, err := client.Webhooks.List(ctx)
@@ -170,7 +227,7 @@ func fieldErrors(e *whatalo.Error) string {
 }
 
 func runWebhooksList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("webhooks list", stderr)
+	fs := newFlagSet("webhooks list", stdout, stderr)
 	configPath, storeName := webhooksFlags(fs, getenv)
 	pos, help, err := parseFlagsAndArgs(fs, args)
 	if err != nil || help {
@@ -179,7 +236,7 @@ func runWebhooksList(ctx context.Context, args []string, getenv func(string) str
 	if len(pos) > 0 {
 		return fmt.Errorf("webhooks list: unexpected argument %q", pos[0])
 	}
-	sc, client, err := webhooksClient(*configPath, *storeName, getenv)
+	cfg, sc, client, err := webhooksClient(*configPath, *storeName, getenv)
 	if err != nil {
 		return err
 	}
@@ -192,7 +249,7 @@ func runWebhooksList(ctx context.Context, args []string, getenv func(string) str
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tURL\tEVENTS\tACTIVE\tLAST TRIGGERED\tFAILURES")
+	fmt.Fprintln(tw, "ID\tSTORE\tURL\tEVENTS\tACTIVE\tLAST TRIGGERED\tFAILURES")
 	covered := false
 	for _, w := range hooks {
 		last := "never"
@@ -203,7 +260,7 @@ func runWebhooksList(ctx context.Context, args []string, getenv func(string) str
 		if w.IsActive {
 			active = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", w.ID, w.URL, strings.Join(w.Events, ","), active, last, w.FailureCount)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", w.ID, servedStore(cfg, w.URL), w.URL, strings.Join(w.Events, ","), active, last, w.FailureCount)
 		if w.IsActive && len(missingEvents(w.Events)) == 0 {
 			covered = true
 		}
@@ -215,6 +272,40 @@ func runWebhooksList(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintf(stdout, "\nNo active subscription has every event the service uses (%s); run webhooks register.\n",
 			strings.Join(serviceWebhookEvents, ", "))
 	}
+	return nil
+}
+
+// servedStore names the configured store a subscription's URL delivers
+// to, or says that it reaches none.
+func servedStore(cfg *config.Config, rawURL string) string {
+	if name, ok := routeStore(rawURL); ok && configuredStore(cfg, name) {
+		return name
+	}
+	return "(none configured)"
+}
+
+func runWebhooksDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("webhooks delete", stdout, stderr)
+	configPath, storeName := webhooksFlags(fs, getenv)
+	pos, help, err := parseFlagsAndArgs(fs, args)
+	if err != nil || help {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("webhooks delete: want the id of one subscription (webhooks list shows them)")
+	}
+	id := pos[0]
+	_, sc, client, err := webhooksClient(*configPath, *storeName, getenv)
+	if err != nil {
+		return err
+	}
+	if _, err := client.Webhooks.Delete(ctx, id); err != nil {
+		if errors.Is(err, whatalo.ErrNotFound) {
+			return fmt.Errorf("webhooks delete: store %s has no subscription %s (webhooks list shows its subscriptions)", sc.Name, id)
+		}
+		return fmt.Errorf("webhooks delete: %w", err)
+	}
+	fmt.Fprintf(stdout, "Deleted webhook subscription %s of store %s\n", id, sc.Name)
 	return nil
 }
 

@@ -35,6 +35,7 @@
 //	GET   /v1/webhooks             secrets are never listed
 //	POST  /v1/webhooks             https URL only; secret "whsec_…" generated
 //	                               when omitted, returned only here; 201
+//	DELETE /v1/webhooks/{id}       answers the deleted subscription
 //
 // Unknown query parameters are ignored, as a real API would: in particular
 // customers have no updated_at filter, only sort=updated_at. Bad values of

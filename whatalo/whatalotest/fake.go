@@ -218,6 +218,7 @@ func (f *Fake) routes() {
 	f.api("GET /v1/store", ScopeReadStore, f.getStore)
 	f.api("GET /v1/webhooks", ScopeReadWebhooks, f.listWebhooks)
 	f.api("POST /v1/webhooks", ScopeWriteWebhooks, f.createWebhook)
+	f.api("DELETE /v1/webhooks/{id}", ScopeWriteWebhooks, f.deleteWebhook)
 	f.api("/v1/", "", nil) // anything else under /v1: 404 after auth
 
 	f.mux.HandleFunc("GET /_fake/stats", f.handleStats)

@@ -82,6 +82,22 @@ func (f *Fake) createWebhook(r *http.Request) response {
 	return response{http.StatusCreated, dataBody{Data: created}}
 }
 
+// deleteWebhook ends a subscription. Whatalo documents the route but not
+// its answer; the fake answers the deleted subscription, as its other
+// writes answer what they wrote.
+func (f *Fake) deleteWebhook(r *http.Request) response {
+	id := r.PathValue("id")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, wh := range f.webhooks {
+		if wh.w.ID == id {
+			f.webhooks = slices.Delete(f.webhooks, i, i+1)
+			return ok(dataBody{Data: wh.w})
+		}
+	}
+	return notFound("webhook")
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
