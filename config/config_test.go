@@ -174,8 +174,20 @@ func TestSecretRedaction(t *testing.T) {
 	if s.Value() != "wk_live_supersecret" {
 		t.Error("Value lost the secret")
 	}
-	if m := s.Mask(); !strings.HasPrefix(m, "wk_live_") || strings.Contains(m, "secret") {
-		t.Errorf("Mask = %q", m)
+	if m := s.Mask(); m != "wk_l…" {
+		t.Errorf("Mask = %q, want wk_l…", m)
+	}
+}
+
+// TestMaskShowsAtMostFourCharacters: keys and tokens of every length show
+// at most 4 characters of themselves.
+func TestMaskShowsAtMostFourCharacters(t *testing.T) {
+	for _, v := range []string{"", "a", "short-tok", "tok-1234567", "tok-12345678", "settings-token-1234", "wk_live_0123456789abcdef0123456789"} {
+		m := Secret(v).Mask()
+		shown := []rune(strings.TrimSuffix(m, "…"))
+		if len(shown) > 4 || (v != "" && !strings.HasSuffix(m, "…")) || !strings.HasPrefix(v, string(shown)) {
+			t.Errorf("Mask(%q) = %q", v, m)
+		}
 	}
 }
 

@@ -32,17 +32,17 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalJSON redacts the secret.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// Mask shows the secret's first few characters, enough for a person to tell
-// two keys apart ("wk_live_ab…"), never the whole.
+// Mask shows at most the secret's first 4 characters ("wk_l…"), and none
+// of a short one: enough to tell which kind of key or which token is meant,
+// never enough to guess it. Keys and tokens are masked by this one rule
+// wherever they are shown.
 func (s Secret) Mask() string {
 	r := []rune(string(s))
 	switch {
 	case len(r) == 0:
 		return ""
-	case len(r) <= 8:
+	case len(r) < 12:
 		return "…"
-	case len(r) <= 16:
-		return string(r[:4]) + "…"
 	}
-	return string(r[:10]) + "…"
+	return string(r[:4]) + "…"
 }

@@ -1,5 +1,7 @@
 package wazion
 
+import "strings"
+
 // Error is a Backend error that carries the text WAzion should see. WAzion
 // may show "error" in the side panel, so without an Error the handler sends
 // only a generic message and keeps the details for the log.
@@ -15,12 +17,17 @@ func PublicError(msg string, err error) error {
 	return &Error{Message: msg, Err: err}
 }
 
-// Error returns the message followed by the cause, for logs.
+// Error returns the message followed by the cause, for logs; a cause that
+// already says the message is not preceded by it again.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Message
 	}
-	return e.Message + ": " + e.Err.Error()
+	cause := e.Err.Error()
+	if strings.HasPrefix(cause, e.Message) {
+		return cause
+	}
+	return e.Message + ": " + cause
 }
 
 // Unwrap returns the cause, so errors.Is sees context.DeadlineExceeded and

@@ -663,7 +663,11 @@ func (s *server) finish(c *fiber.Ctx, rec *record) {
 		attrs = append(attrs, slog.String("error", rec.errMsg))
 	}
 	if rec.detail != nil {
-		attrs = append(attrs, slog.String("detail", rec.detail.Error()))
+		// The detail adds the cause to the error; one that only says the
+		// error again is left out.
+		if d := rec.detail.Error(); d != rec.errMsg {
+			attrs = append(attrs, slog.String("detail", d))
+		}
 	}
 	if rec.reused {
 		attrs = append(attrs, slog.String("answer", "recent"))

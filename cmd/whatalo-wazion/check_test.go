@@ -237,7 +237,7 @@ func TestCheckJSONManyStores(t *testing.T) {
 		t.Errorf("otra store message = %q, want the 401 and the field to fix", msg)
 	}
 	assertLacks(t, out, goodKey, "wk_live_revoked_key_1234")
-	if good.APIKey != "wk_live_go…" {
+	if good.APIKey != "wk_l…" {
 		t.Errorf("api_key = %q, want the masked key", good.APIKey)
 	}
 }

@@ -92,7 +92,7 @@ func TestSelftestDemoStore(t *testing.T) {
 		t.Fatalf("selftest of the demo store: %v\n%s", err, out)
 	}
 	assertContains(t, out,
-		"Self-test of "+base+` as WAzion calls it (store "default", token selftest-t…)`,
+		"Self-test of "+base+` as WAzion calls it (store "default", token self…)`,
 		"ENDPOINT", "STATUS", "LATENCY", "BUDGET",
 		"HTTPS", "http:// on a loopback host",
 		"X-Shop-Token header, test=true", "HTTP Basic auth", `refused: error "unauthorized"`,

@@ -1,0 +1,24 @@
+package wazion
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestErrorSaysItsMessageOnce(t *testing.T) {
+	cause := errors.New(`invalid phone "abc": not a phone number`)
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{PublicError(cause.Error(), cause), `invalid phone "abc": not a phone number`},
+		{PublicError("upstream unavailable", fmt.Errorf("fetch orders: %w", cause)), `upstream unavailable: fetch orders: invalid phone "abc": not a phone number`},
+		{PublicError("timeout", nil), "timeout"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
