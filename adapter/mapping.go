@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -122,12 +123,29 @@ func (b *Backend) mapItems(o *whatalo.Order) []wazion.Item {
 	return items
 }
 
-// itemTitle is "Product - Variant", or the product alone.
+// itemTitle is "Product - Variant", or the product alone when the variant
+// is a placeholder.
 func itemTitle(li whatalo.LineItem) string {
-	if li.VariantName == "" {
-		return li.ProductName
+	return titleWithVariant(li.ProductName, li.VariantName)
+}
+
+// titleWithVariant is "Product - Variant", or the product alone when the
+// variant is a placeholder, as order items, cart items and the AI text
+// title them.
+func titleWithVariant(product, variant string) string {
+	if !customVariantTitle(product, variant) {
+		return product
 	}
-	return li.ProductName + " - " + li.VariantName
+	return product + " - " + strings.TrimSpace(variant)
+}
+
+// customVariantTitle reports whether a variant's title says something of
+// its own: not empty, not Shopify's "Default Title" placeholder (which
+// stores imported from Shopify carry), and not the product's name again.
+// search_Products' has_custom_title is the same rule.
+func customVariantTitle(product, variant string) bool {
+	v := strings.TrimSpace(variant)
+	return v != "" && !strings.EqualFold(v, "Default Title") && !strings.EqualFold(v, strings.TrimSpace(product))
 }
 
 // discountShares splits the order's discount over its lines in proportion

@@ -97,3 +97,34 @@ func TestItemTitle(t *testing.T) {
 		t.Errorf("title = %q", got)
 	}
 }
+
+// TestPlaceholderVariantsLeaveTitles: Shopify's "Default Title", an empty
+// variant or one that repeats the product's name is not a variant of its
+// own: order items, cart items and the AI text show the product alone, and
+// search_Products calls it not custom — one rule for all.
+func TestPlaceholderVariantsLeaveTitles(t *testing.T) {
+	tests := []struct {
+		product, variant, want string
+		custom                 bool
+	}{
+		{"Chalina de Baby Alpaca", "Default Title", "Chalina de Baby Alpaca", false},
+		{"Chalina de Baby Alpaca", "default title", "Chalina de Baby Alpaca", false},
+		{"Chalina de Baby Alpaca", "  ", "Chalina de Baby Alpaca", false},
+		{"Chalina de Baby Alpaca", "Chalina de Baby Alpaca", "Chalina de Baby Alpaca", false},
+		{"Chalina de Baby Alpaca", "Gris", "Chalina de Baby Alpaca - Gris", true},
+	}
+	b := &Backend{opts: Options{MoneyDivisor: 1}}
+	for _, tt := range tests {
+		li := whatalo.LineItem{ProductName: tt.product, VariantName: tt.variant, Quantity: 1, UnitPrice: whatalo.NewMoney("10"), TotalPrice: whatalo.NewMoney("10")}
+		o := whatalo.Order{ID: "o1", OrderNumber: 7, Total: whatalo.NewMoney("10"), Items: []whatalo.LineItem{li}}
+		if got := b.mapOrder(&o, "").Items[0].Title; got != tt.want {
+			t.Errorf("order item %q/%q titled %q, want %q", tt.product, tt.variant, got, tt.want)
+		}
+		if got := b.cartItem(checkoutItem{ProductName: tt.product, VariantName: tt.variant}).Title; got != tt.want {
+			t.Errorf("cart item %q/%q titled %q, want %q", tt.product, tt.variant, got, tt.want)
+		}
+		if got := customVariantTitle(tt.product, tt.variant); got != tt.custom {
+			t.Errorf("customVariantTitle(%q, %q) = %v, want %v", tt.product, tt.variant, got, tt.custom)
+		}
+	}
+}

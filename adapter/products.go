@@ -117,7 +117,7 @@ func (b *Backend) mapProduct(p *whatalo.Product, storeURL, currency, region stri
 			ID:             v.ID,
 			Title:          title,
 			TitleCopy:      title,
-			HasCustomTitle: title != "" && !strings.EqualFold(title, "Default Title"),
+			HasCustomTitle: customVariantTitle(p.Name, title),
 			SKU:            v.SKU,
 			Image:          v.Image,
 			URL:            b.opts.URLs.VariantURL(url, v.ID),

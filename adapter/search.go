@@ -53,9 +53,9 @@ func (b *Backend) FindToJoin(ctx context.Context, req wazion.Request) (*wazion.F
 	return resp, public(err)
 }
 
-// GlobalSearch answers globalSearch: up to 15 customers matching the query,
-// one per phone, each with up to 3 recent orders fetched in what is left of
-// the budget.
+// GlobalSearch answers globalSearch: up to 15 customers matching the query
+// that have a phone, one per phone, each with up to 3 recent orders fetched
+// in what is left of the budget.
 func (b *Backend) GlobalSearch(ctx context.Context, req wazion.Request) (*wazion.GlobalSearchResponse, error) {
 	ctx = withTrace(ctx)
 	resp := &wazion.GlobalSearchResponse{Customers: []wazion.GlobalCustomer{}}
@@ -72,9 +72,14 @@ func (b *Backend) GlobalSearch(ctx context.Context, req wazion.Request) (*wazion
 		if len(picked) == maxGlobalResults {
 			break
 		}
+		// WAzion opens the chat with the phone it gets and keeps one
+		// customer per phone: a customer without a phone it can dial
+		// cannot be opened, and several would collapse into one. The next
+		// ones fill the 15. (FindToJoin keeps them: joining needs no
+		// phone.)
 		k := b.customerPhoneKey(&c, region)
 		if k == "" {
-			k = "id:" + c.ID
+			continue
 		}
 		if seen[k] {
 			continue

@@ -800,10 +800,7 @@ func recoveryURL(p *checkoutPayload) string {
 // the line's amount (the unit price times the quantity when only that is
 // given).
 func (b *Backend) cartItem(it checkoutItem) wazion.CartItem {
-	title := firstNonEmpty(it.ProductName, it.ProductNameC, it.Name, it.Title)
-	if v := strings.TrimSpace(it.VariantName); v != "" {
-		title += " - " + v
-	}
+	title := titleWithVariant(firstNonEmpty(it.ProductName, it.ProductNameC, it.Name, it.Title), it.VariantName)
 	qty := 1
 	if it.Quantity != nil && it.Quantity.IsPositive() && it.Quantity.IntPart() < 1_000_000 {
 		qty = int(it.Quantity.IntPart())
