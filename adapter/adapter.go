@@ -38,6 +38,9 @@ type Options struct {
 	AIInfoMax int
 	// MoneyDivisor divides every amount (default 1: major units).
 	MoneyDivisor int
+	// InternalNotes says where orders' internal notes are shown (default
+	// InternalNotesPanel: in the panel, marked, never in the AI text).
+	InternalNotes InternalNotes
 	// Cache configures the per-store cache.
 	Cache CacheOptions
 	// Index configures the phone index that Run keeps.

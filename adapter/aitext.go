@@ -145,7 +145,7 @@ func (b *Backend) writeOrderDetail(sb *strings.Builder, t phrases, o *whatalo.Or
 	if len(o.Items) > 0 {
 		fmt.Fprintf(sb, "%s: %s\n", l.Text("items"), itemList(o.Items))
 	}
-	if note := orderNote(o); note != "" {
+	if note := b.orderNote(o, true); note != "" {
 		fmt.Fprintf(sb, "%s: %s\n", l.Text("order_note"), oneLine(note))
 	}
 }
@@ -195,6 +195,7 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 // phrases are the AI text's words that WAzion's label table lacks.
 type phrases struct {
 	customer, notes, lastOrders, frequent, payment, mentionedOrder, moreCustomers string
+	internalNote                                                                  string // marks the store's internal notes
 	statuses, payments                                                            map[string]string
 }
 
@@ -221,42 +222,48 @@ func (b *Backend) phrases() phrases {
 
 var aiPhrases = map[string]phrases{
 	"es": {
-		customer: "Cliente", notes: "Notas", lastOrders: "Últimos pedidos", frequent: "Productos frecuentes",
+		internalNote: "Nota interna",
+		customer:     "Cliente", notes: "Notas", lastOrders: "Últimos pedidos", frequent: "Productos frecuentes",
 		payment: "pago", mentionedOrder: "Pedido mencionado", moreCustomers: "Otros clientes con este teléfono",
 		statuses: map[string]string{"pending": "pendiente", "confirmed": "confirmado", "in_progress": "en preparación",
 			"completed": "completado", "cancelled": "cancelado", "returned": "devuelto"},
 		payments: map[string]string{"pending": "pendiente", "paid": "pagado", "refunded": "reembolsado", "failed": "fallido"},
 	},
 	"en": {
-		customer: "Customer", notes: "Notes", lastOrders: "Last orders", frequent: "Frequent products",
+		internalNote: "Internal note",
+		customer:     "Customer", notes: "Notes", lastOrders: "Last orders", frequent: "Frequent products",
 		payment: "payment", mentionedOrder: "Mentioned order", moreCustomers: "Other customers with this phone",
 		statuses: map[string]string{"pending": "pending", "confirmed": "confirmed", "in_progress": "in progress",
 			"completed": "completed", "cancelled": "cancelled", "returned": "returned"},
 		payments: map[string]string{"pending": "pending", "paid": "paid", "refunded": "refunded", "failed": "failed"},
 	},
 	"pt": {
-		customer: "Cliente", notes: "Notas", lastOrders: "Últimos pedidos", frequent: "Produtos frequentes",
+		internalNote: "Nota interna",
+		customer:     "Cliente", notes: "Notas", lastOrders: "Últimos pedidos", frequent: "Produtos frequentes",
 		payment: "pagamento", mentionedOrder: "Pedido mencionado", moreCustomers: "Outros clientes com este telefone",
 		statuses: map[string]string{"pending": "pendente", "confirmed": "confirmado", "in_progress": "em preparação",
 			"completed": "concluído", "cancelled": "cancelado", "returned": "devolvido"},
 		payments: map[string]string{"pending": "pendente", "paid": "pago", "refunded": "reembolsado", "failed": "falhou"},
 	},
 	"fr": {
-		customer: "Client", notes: "Notes", lastOrders: "Dernières commandes", frequent: "Produits fréquents",
+		internalNote: "Note interne",
+		customer:     "Client", notes: "Notes", lastOrders: "Dernières commandes", frequent: "Produits fréquents",
 		payment: "paiement", mentionedOrder: "Commande mentionnée", moreCustomers: "Autres clients avec ce téléphone",
 		statuses: map[string]string{"pending": "en attente", "confirmed": "confirmée", "in_progress": "en préparation",
 			"completed": "terminée", "cancelled": "annulée", "returned": "retournée"},
 		payments: map[string]string{"pending": "en attente", "paid": "payé", "refunded": "remboursé", "failed": "échoué"},
 	},
 	"de": {
-		customer: "Kunde", notes: "Notizen", lastOrders: "Letzte Bestellungen", frequent: "Häufige Produkte",
+		internalNote: "Interne Notiz",
+		customer:     "Kunde", notes: "Notizen", lastOrders: "Letzte Bestellungen", frequent: "Häufige Produkte",
 		payment: "Zahlung", mentionedOrder: "Erwähnte Bestellung", moreCustomers: "Weitere Kunden mit dieser Nummer",
 		statuses: map[string]string{"pending": "ausstehend", "confirmed": "bestätigt", "in_progress": "in Bearbeitung",
 			"completed": "abgeschlossen", "cancelled": "storniert", "returned": "zurückgesendet"},
 		payments: map[string]string{"pending": "ausstehend", "paid": "bezahlt", "refunded": "erstattet", "failed": "fehlgeschlagen"},
 	},
 	"it": {
-		customer: "Cliente", notes: "Note", lastOrders: "Ultimi ordini", frequent: "Prodotti frequenti",
+		internalNote: "Nota interna",
+		customer:     "Cliente", notes: "Note", lastOrders: "Ultimi ordini", frequent: "Prodotti frequenti",
 		payment: "pagamento", mentionedOrder: "Ordine menzionato", moreCustomers: "Altri clienti con questo telefono",
 		statuses: map[string]string{"pending": "in attesa", "confirmed": "confermato", "in_progress": "in preparazione",
 			"completed": "completato", "cancelled": "annullato", "returned": "reso"},

@@ -67,7 +67,7 @@ func (b *Backend) mapOrder(o *whatalo.Order, storeURL string) wazion.Order {
 		Currency:       o.Currency,
 		Cancelled:      cancelled(o),
 		ShopURL:        b.opts.URLs.OrderURL(storeURL, o.ID, itoa(o.OrderNumber)),
-		Note:           orderNote(o),
+		Note:           b.orderNote(o, false),
 		Items:          b.mapItems(o),
 	}
 }
@@ -79,15 +79,43 @@ func refundedDecimal(o *whatalo.Order) decimal.Decimal {
 	return decimal.Zero
 }
 
-// orderNote joins the customer's note and the store's internal note.
-func orderNote(o *whatalo.Order) string {
+// InternalNotes says where an order's internal_notes, the store's own
+// notes, may be shown.
+type InternalNotes string
+
+// Where internal notes go. They are the store's words about the customer,
+// not meant for the customer, and WAzion's AI writes to the customer: they
+// reach the AI text only when the store asks for it.
+const (
+	InternalNotesPanel      InternalNotes = "panel"        // the side panel, marked as internal (default)
+	InternalNotesNone       InternalNotes = "none"         // nowhere
+	InternalNotesPanelAndAI InternalNotes = "panel_and_ai" // the panel and the AI text, marked
+)
+
+// orderNote is the note shown with an order: the customer's note, then
+// the store's internal note marked as such when the store's setting lets
+// it into this place (forAI: the ai_CustomerInitialInfo text).
+func (b *Backend) orderNote(o *whatalo.Order, forAI bool) string {
+	internal := strings.TrimSpace(o.InternalNotes)
+	switch b.opts.InternalNotes {
+	case InternalNotesNone:
+		internal = ""
+	case InternalNotesPanelAndAI:
+	default:
+		if forAI {
+			internal = ""
+		}
+	}
+	if internal != "" {
+		internal = b.phrases().internalNote + ": " + internal
+	}
 	switch {
 	case o.CustomerNotes == "":
-		return o.InternalNotes
-	case o.InternalNotes == "":
+		return internal
+	case internal == "":
 		return o.CustomerNotes
 	}
-	return o.CustomerNotes + " | " + o.InternalNotes
+	return o.CustomerNotes + " | " + internal
 }
 
 // mapItems maps an order's lines, sharing its discount out by line total.

@@ -131,6 +131,9 @@ type Store struct {
 	Orders       OrderOptions `yaml:"orders"`
 	State        StateRules   `yaml:"state"`
 	AIInfoMax    int          `yaml:"ai_info_max_chars"`
+	// InternalNotes is where orders' internal notes are shown: panel
+	// (marked as internal, the default), none, or panel_and_ai.
+	InternalNotes string `yaml:"internal_notes"`
 }
 
 // URLTemplates build links into the store; see the README for placeholders.
@@ -191,6 +194,7 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		TokenHeader:   getenv("WAZION_TOKEN_HEADER"),
 		Region:        getenv("DEFAULT_REGION"),
 		LabelLanguage: getenv("LABEL_LANGUAGE"),
+		InternalNotes: getenv("INTERNAL_NOTES"),
 		WebhookSecret: Secret(getenv("WHATALO_WEBHOOK_SECRET")),
 		URLs: URLTemplates{
 			Customer: getenv("CUSTOMER_URL_TEMPLATE"),
@@ -426,6 +430,7 @@ func (c *Config) applyDefaults() {
 		def(&s.Orders.Count, 10)
 		def(&s.Orders.WithItems, 5)
 		def(&s.AIInfoMax, 1500)
+		def(&s.InternalNotes, "panel")
 		s.Region = strings.ToUpper(strings.TrimSpace(s.Region))
 		s.LabelLanguage = strings.ToLower(strings.TrimSpace(s.LabelLanguage))
 	}
@@ -539,6 +544,11 @@ func (c *Config) Validate() error {
 		if s.Orders.WithItems < 0 || s.Orders.WithItems > s.Orders.Count {
 			bad(field("orders.with_items"), "must be between 0 and orders.count")
 		}
+		switch s.InternalNotes {
+		case "panel", "none", "panel_and_ai":
+		default:
+			bad(field("internal_notes"), "%q is not panel, none or panel_and_ai", s.InternalNotes)
+		}
 		if s.AIInfoMax < 200 {
 			bad(field("ai_info_max_chars"), "must be at least 200")
 		}
@@ -579,6 +589,7 @@ var envName = map[string]string{
 	"label_language": "LABEL_LANGUAGE",
 	"rate_limit":     "WHATALO_RATE_LIMIT",
 	"webhook_secret": "WHATALO_WEBHOOK_SECRET",
+	"internal_notes": "INTERNAL_NOTES",
 	"urls.customer":  "CUSTOMER_URL_TEMPLATE",
 	"urls.order":     "ORDER_URL_TEMPLATE",
 	"urls.product":   "PRODUCT_URL_TEMPLATE",

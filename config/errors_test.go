@@ -38,6 +38,8 @@ func TestParseErrorsNameThePathAndTheFix(t *testing.T) {
 			[]string{"line 1: cache: must be a mapping of fields"}, nil},
 		{"nested unknown", minimalStore + "    orders: {count: 10, with_item: 5}\n",
 			[]string{"stores[0].orders.with_item: unknown field (did you mean with_items?)"}, nil},
+		{"bad internal_notes", minimalStore + "    internal_notes: everywhere\n",
+			[]string{`stores[0].internal_notes: "everywhere" is not panel, none or panel_and_ai`}, nil},
 		{"unknown placeholder", minimalStore + "    urls:\n      customer: https://x.example/c/{idd}\n",
 			[]string{"stores[0].urls.customer: unknown placeholder {idd}; urls.customer may use {store_url}, {id}"}, nil},
 		{"placeholder of another template", minimalStore + "    urls:\n      order: https://x.example/o/{slug}\n",

@@ -19,7 +19,7 @@ type help struct {
 // takes when no --config file is given.
 var configEnv = []string{
 	"WAZION_CONFIG", "WHATALO_API_KEY", "WAZION_TOKEN", "WAZION_TOKEN_HEADER", "WHATALO_BASE_URL",
-	"DEFAULT_REGION", "LABEL_LANGUAGE", "WHATALO_RATE_LIMIT", "WHATALO_WEBHOOK_SECRET",
+	"DEFAULT_REGION", "LABEL_LANGUAGE", "INTERNAL_NOTES", "WHATALO_RATE_LIMIT", "WHATALO_WEBHOOK_SECRET",
 	"CUSTOMER_URL_TEMPLATE", "ORDER_URL_TEMPLATE", "PRODUCT_URL_TEMPLATE",
 	"WAZION_MARGIN", "WAZION_ANSWER_TTL", "REDIS_URL", "REDIS_EXPECTED_REPLICAS",
 	"LISTEN_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE", "LOG_LEVEL",
@@ -35,6 +35,7 @@ var envDocs = map[string]string{
 	"WHATALO_BASE_URL":        "Whatalo API base URL (default https://api.whatalo.com/v1)",
 	"DEFAULT_REGION":          "region of phones stored without a country code (DO, CO, MX, …)",
 	"LABEL_LANGUAGE":          "language of labels and AI text: es, en, pt, fr, de, it",
+	"INTERNAL_NOTES":          "where orders' internal notes show: panel (default), none, panel_and_ai",
 	"WHATALO_RATE_LIMIT":      "requests per minute allowed on the key (default 90 % of its limit)",
 	"WHATALO_WEBHOOK_SECRET":  "secret of the Whatalo webhook subscription",
 	"CUSTOMER_URL_TEMPLATE":   "link to a customer ({store_url}, {id})",

@@ -133,8 +133,9 @@ func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger, m *me
 			NewOrdersDays: sc.State.NewOrdersDays, RecentOrdersDays: sc.State.RecentOrdersDays,
 			ConflictWindow: sc.State.ConflictWindow, ConflictMin: sc.State.ConflictMin,
 		},
-		AIInfoMax:    sc.AIInfoMax,
-		MoneyDivisor: sc.MoneyDivisor,
+		AIInfoMax:     sc.AIInfoMax,
+		MoneyDivisor:  sc.MoneyDivisor,
+		InternalNotes: adapter.InternalNotes(sc.InternalNotes),
 		Cache: adapter.CacheOptions{
 			Disabled: cfg.Cache.Disabled,
 			TTL: map[string]time.Duration{
