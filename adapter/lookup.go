@@ -157,7 +157,7 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	}
 	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		region := b.region(ctx)
-		return b.searchCustomers(ctx, nationalDigits(key), func(c *whatalo.Customer) bool {
+		return b.searchCustomers(ctx, phoneSearchText(key), func(c *whatalo.Customer) bool {
 			return b.customerPhoneKey(c, region) == key
 		})
 	})
@@ -169,14 +169,21 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	return cs, nil
 }
 
-// nationalDigits is the search text for a canonical phone key: its national
-// significant number, which is a substring of the digits of every stored
-// form of it ("+1 809-555-1234", "809-555-1234", "+18095551234").
-func nationalDigits(key string) string {
+// phoneSearchText is the search text for a canonical phone key: the last
+// 8 digits of its national significant number. Every stored form of the
+// number contains them ("+1 809-555-1234", "809-555-1234"), and so do its
+// WhatsApp variants, which differ only before them: Mexico's mobile "1"
+// (+52 1 55…), Argentina's "9" and "15" (+54 9 11…, 011 15…), Brazil's
+// ninth digit (+55 21 9 8765…). The results are filtered by the key.
+func phoneSearchText(key string) string {
+	nsn := strings.TrimPrefix(key, "+")
 	if num, err := phonenumbers.Parse(key, ""); err == nil {
-		return phonenumbers.GetNationalSignificantNumber(num)
+		nsn = phonenumbers.GetNationalSignificantNumber(num)
 	}
-	return strings.TrimPrefix(key, "+")
+	if len(nsn) > 8 {
+		return nsn[len(nsn)-8:]
+	}
+	return nsn
 }
 
 // searchCustomers runs Whatalo's search and keeps the customers keep accepts.
