@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -68,12 +68,12 @@ func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, err
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		e164, err := NormalizePhone(p, region)
+		e164, err := b.phones.Normalize(p, region)
 		if err != nil {
 			bad = append(bad, err)
 			continue
 		}
-		k := PhoneKey(e164)
+		k := phone.Key(e164)
 		if !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
@@ -88,20 +88,13 @@ func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, err
 // customerPhoneKey is the canonical key of a stored customer's phone, or ""
 // when it has none that parses.
 func (b *Backend) customerPhoneKey(c *whatalo.Customer, region string) string {
-	if c.Phone == "" {
-		return ""
-	}
-	e164, err := NormalizePhone(c.Phone, region)
-	if err != nil {
-		return ""
-	}
-	return PhoneKey(e164)
+	return b.phones.KeyOf(c.Phone, region)
 }
 
 // displayPhone is the customer's phone in E.164 when it parses, else as
 // stored.
-func displayPhone(raw, region string) string {
-	if e164, err := NormalizePhone(raw, region); err == nil {
+func (b *Backend) displayPhone(raw, region string) string {
+	if e164, err := b.phones.Normalize(raw, region); err == nil {
 		return e164
 	}
 	return raw
@@ -157,7 +150,7 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	}
 	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		region := b.region(ctx)
-		return b.searchCustomers(ctx, nationalDigits(key), func(c *whatalo.Customer) bool {
+		return b.searchCustomers(ctx, phone.NationalNumber(key), func(c *whatalo.Customer) bool {
 			return b.customerPhoneKey(c, region) == key
 		})
 	})
@@ -167,16 +160,6 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	}
 	b.rememberFound(res, cs)
 	return cs, nil
-}
-
-// nationalDigits is the search text for a canonical phone key: its national
-// significant number, which is a substring of the digits of every stored
-// form of it ("+1 809-555-1234", "809-555-1234", "+18095551234").
-func nationalDigits(key string) string {
-	if num, err := phonenumbers.Parse(key, ""); err == nil {
-		return phonenumbers.GetNationalSignificantNumber(num)
-	}
-	return strings.TrimPrefix(key, "+")
 }
 
 // searchCustomers runs Whatalo's search and keeps the customers keep accepts.
