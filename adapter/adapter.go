@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -82,6 +83,7 @@ type Backend struct {
 	opts   Options
 	cache  *Cache
 	carts  *carts
+	phones *phone.Normalizer
 	labels *wazion.Labels
 	log    *slog.Logger
 	now    func() time.Time
@@ -156,6 +158,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		opts:     opts,
 		cache:    NewCache(opts.Cache),
 		carts:    newCarts(),
+		phones:   phone.NewNormalizer(phone.Options{}),
 		labels:   wazion.LabelsFor(opts.Language),
 		log:      log.With("store", opts.Name),
 		now:      opts.Now,

@@ -80,7 +80,7 @@ func (b *Backend) writeCustomer(sb *strings.Builder, t phrases, p profile) {
 		fmt.Fprintf(sb, " | %s: %s", l.Text("email"), c.Email)
 	}
 	if c.Phone != "" {
-		fmt.Fprintf(sb, " | %s: %s", l.Text("phone"), displayPhone(c.Phone, p.region))
+		fmt.Fprintf(sb, " | %s: %s", l.Text("phone"), b.displayPhone(c.Phone, p.region))
 	}
 	sb.WriteString("\n")
 	fmt.Fprintf(sb, "%s: %s\n", l.Text("customer_state"), l.Text(ComputeState(p.orders, b.now(), b.opts.State)))

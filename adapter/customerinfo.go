@@ -73,7 +73,7 @@ func (b *Backend) panelCustomer(p profile) wazion.Customer {
 	wc := wazion.Customer{
 		Name:           c.Name,
 		Email:          c.Email,
-		Phone:          displayPhone(c.Phone, p.region),
+		Phone:          b.displayPhone(c.Phone, p.region),
 		ShopURL:        b.opts.URLs.CustomerURL(p.storeURL, c.ID),
 		OrdersCount:    max(c.OrdersCount, len(p.orders)),
 		TotalSpent:     b.money(c.TotalSpent),

@@ -7,4 +7,8 @@
 // URLs, and the economy of the upstream budget: the per-store cache, the phone
 // index, abandoned carts and webhook updates. It knows nothing of HTTP
 // routing or configuration files.
+//
+// Reading a phone (its formats, the WhatsApp variants, the canonical key
+// customers are matched by) is package adapter/phone; each Backend owns a
+// phone.Normalizer, so stores share no memory of phones.
 package adapter

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
@@ -125,7 +126,7 @@ type IndexStatus struct {
 type indexedCustomer struct {
 	id, name, email, phone, notes, lastOrderID string
 
-	phoneKey string // canonical PhoneKey, "" when the phone does not parse
+	phoneKey string // canonical phone.Key, "" when the phone does not parse
 	emailKey string // lowercase email, "" when none
 
 	created, updated, lastOrderAt int64 // unix nanoseconds; 0: unset
@@ -165,10 +166,10 @@ func (e *indexedCustomer) withKeys(region string) *indexedCustomer {
 	e.emailKey = strings.ToLower(strings.TrimSpace(e.email))
 	e.phoneKey = ""
 	if e.phone != "" {
-		// Not through the memo: a sync reads every customer once, and
-		// would only push out the phones in use.
-		if e164, err := normalizePhone(e.phone, region); err == nil {
-			e.phoneKey = PhoneKey(e164)
+		// Not through the Backend's Normalizer: a sync reads every
+		// customer once, and would only push out the phones in use.
+		if e164, err := phone.Normalize(e.phone, region); err == nil {
+			e.phoneKey = phone.Key(e164)
 			if e.phoneKey == e.phone {
 				e.phoneKey = e.phone // share the bytes
 			}

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -68,12 +68,12 @@ func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, err
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		e164, err := NormalizePhone(p, region)
+		e164, err := b.phones.Normalize(p, region)
 		if err != nil {
 			bad = append(bad, err)
 			continue
 		}
-		k := PhoneKey(e164)
+		k := phone.Key(e164)
 		if !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
@@ -88,20 +88,13 @@ func (b *Backend) phoneKeys(ctx context.Context, phones []string) ([]string, err
 // customerPhoneKey is the canonical key of a stored customer's phone, or ""
 // when it has none that parses.
 func (b *Backend) customerPhoneKey(c *whatalo.Customer, region string) string {
-	if c.Phone == "" {
-		return ""
-	}
-	e164, err := NormalizePhone(c.Phone, region)
-	if err != nil {
-		return ""
-	}
-	return PhoneKey(e164)
+	return b.phones.KeyOf(c.Phone, region)
 }
 
 // displayPhone is the customer's phone in E.164 when it parses, else as
 // stored.
-func displayPhone(raw, region string) string {
-	if e164, err := NormalizePhone(raw, region); err == nil {
+func (b *Backend) displayPhone(raw, region string) string {
+	if e164, err := b.phones.Normalize(raw, region); err == nil {
 		return e164
 	}
 	return raw
@@ -157,7 +150,7 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	}
 	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		region := b.region(ctx)
-		return b.searchCustomers(ctx, phoneSearchText(key), func(c *whatalo.Customer) bool {
+		return b.searchCustomers(ctx, phone.SearchText(key), func(c *whatalo.Customer) bool {
 			return b.customerPhoneKey(c, region) == key
 		})
 	})
@@ -167,23 +160,6 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 	}
 	b.rememberFound(res, cs)
 	return cs, nil
-}
-
-// phoneSearchText is the search text for a canonical phone key: the last
-// 8 digits of its national significant number. Every stored form of the
-// number contains them ("+1 809-555-1234", "809-555-1234"), and so do its
-// WhatsApp variants, which differ only before them: Mexico's mobile "1"
-// (+52 1 55…), Argentina's "9" and "15" (+54 9 11…, 011 15…), Brazil's
-// ninth digit (+55 21 9 8765…). The results are filtered by the key.
-func phoneSearchText(key string) string {
-	nsn := strings.TrimPrefix(key, "+")
-	if num, err := phonenumbers.Parse(key, ""); err == nil {
-		nsn = phonenumbers.GetNationalSignificantNumber(num)
-	}
-	if len(nsn) > 8 {
-		return nsn[len(nsn)-8:]
-	}
-	return nsn
 }
 
 // searchCustomers runs Whatalo's search and keeps the customers keep accepts.

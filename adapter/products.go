@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -47,8 +48,8 @@ func (b *Backend) SearchProducts(ctx context.Context, req wazion.Request) (*wazi
 	storeURL, currency := b.storefront(ctx)
 	region := ""
 	if req.Phone != "" {
-		if e164, err := NormalizePhone(req.Phone, b.region(ctx)); err == nil {
-			region = PhoneRegion(e164)
+		if e164, err := b.phones.Normalize(req.Phone, b.region(ctx)); err == nil {
+			region = phone.Region(e164)
 		}
 	}
 	locale := ""

@@ -47,7 +47,7 @@ func (b *Backend) FindToJoin(ctx context.Context, req wazion.Request) (*wazion.F
 			continue
 		}
 		resp.Customers = append(resp.Customers, wazion.JoinCustomer{
-			ID: c.ID, Name: c.Name, Email: c.Email, Phone: displayPhone(c.Phone, region),
+			ID: c.ID, Name: c.Name, Email: c.Email, Phone: b.displayPhone(c.Phone, region),
 		})
 	}
 	return resp, public(err)
@@ -102,7 +102,7 @@ func (b *Backend) GlobalSearch(ctx context.Context, req wazion.Request) (*wazion
 	wg.Wait()
 	for i, c := range picked {
 		gc := wazion.GlobalCustomer{
-			ID: c.ID, Name: c.Name, Email: c.Email, Phone: displayPhone(c.Phone, region),
+			ID: c.ID, Name: c.Name, Email: c.Email, Phone: b.displayPhone(c.Phone, region),
 			CustomerURL: b.opts.URLs.CustomerURL(storeURL, c.ID), Orders: []wazion.OrderLink{},
 		}
 		for _, o := range orders[i] {

@@ -854,14 +854,7 @@ func (b *Backend) regionNow() string {
 
 // phoneKeyNow is the canonical key of a phone from a webhook, or "".
 func (b *Backend) phoneKeyNow(phone string) string {
-	if strings.TrimSpace(phone) == "" {
-		return ""
-	}
-	e164, err := NormalizePhone(phone, b.regionNow())
-	if err != nil {
-		return ""
-	}
-	return PhoneKey(e164)
+	return b.phones.KeyOf(phone, b.regionNow())
 }
 
 // deliverySet remembers delivery ids for a while, bounded in count: past

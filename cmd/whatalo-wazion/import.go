@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -98,15 +98,17 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if sh != nil {
 		fmt.Fprintln(stderr, "import: taking its turns from the budget the service's replicas share through Redis")
 	}
-	adapter.WarmPhoneMetadata()
+	phone.WarmMetadata()
+	phones := phone.NewNormalizer(phone.Options{})
 	im := &importer{
 		store:   sc,
 		client:  client,
+		phones:  phones,
 		update:  *update,
 		dryRun:  *dryRun,
 		journal: jr,
 		stderr:  stderr,
-		set:     newCustomerSet(),
+		set:     newCustomerSet(phones),
 		touched: map[string]int{},
 		rep:     importReport{skipped: map[string]int{}},
 	}
@@ -135,6 +137,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 type importer struct {
 	store   config.Store
 	client  *whatalo.Client
+	phones  *phone.Normalizer
 	region  string
 	update  bool
 	dryRun  bool
@@ -334,7 +337,7 @@ type rowData struct {
 	name, email, emailKey, phone, phoneKey, notes string
 }
 
-func (r *customerRow) check(region string) (rowData, string) {
+func (r *customerRow) check(phones *phone.Normalizer, region string) (rowData, string) {
 	d := rowData{name: r.name, email: r.email, notes: r.notes}
 	if d.name == "" {
 		return d, "name is empty"
@@ -347,15 +350,15 @@ func (r *customerRow) check(region string) (rowData, string) {
 		d.emailKey = strings.ToLower(d.email)
 	}
 	if r.phone != "" {
-		e164, err := adapter.NormalizePhone(r.phone, region)
+		e164, err := phones.Normalize(r.phone, region)
 		if err != nil {
-			var pe *adapter.PhoneError
+			var pe *phone.Error
 			if errors.As(err, &pe) {
 				return d, "invalid phone: " + pe.Reason
 			}
 			return d, "invalid phone"
 		}
-		d.phone, d.phoneKey = e164, adapter.PhoneKey(e164)
+		d.phone, d.phoneKey = e164, phone.Key(e164)
 	}
 	return d, ""
 }
@@ -377,7 +380,7 @@ func (im *importer) skip(r *customerRow, outcome, reason, id string) error {
 // row imports one row. Only errors that end the import are returned; a
 // row's own failure is reported and the import goes on.
 func (im *importer) row(ctx context.Context, r *customerRow) error {
-	d, reason := r.check(im.region)
+	d, reason := r.check(im.phones, im.region)
 	if reason != "" {
 		im.rep.invalid++
 		return im.fail(r, outInvalid, reason, false)
@@ -463,7 +466,7 @@ func (im *importer) updateRow(ctx context.Context, r *customerRow, d rowData, id
 	if d.email != "" && d.emailKey != strings.ToLower(strings.TrimSpace(old.Email)) {
 		in.Email, changed = &d.email, true
 	}
-	if d.phone != "" && d.phoneKey != phoneKeyOf(old.Phone, im.region) {
+	if d.phone != "" && d.phoneKey != im.phones.KeyOf(old.Phone, im.region) {
 		in.Phone, changed = &d.phone, true
 	}
 	if d.notes != "" && d.notes != old.Notes {
@@ -610,14 +613,19 @@ type customerSet struct {
 	phones map[string][]string
 	emails map[string][]string
 	names  map[string][]string
+
+	// normalizer reads the phones whose keys phones holds.
+	normalizer *phone.Normalizer
 }
 
-func newCustomerSet() *customerSet {
+func newCustomerSet(phones *phone.Normalizer) *customerSet {
 	return &customerSet{
 		byID:   map[string]whatalo.Customer{},
 		phones: map[string][]string{},
 		emails: map[string][]string{},
 		names:  map[string][]string{},
+
+		normalizer: phones,
 	}
 }
 
@@ -627,7 +635,7 @@ func (s *customerSet) add(c whatalo.Customer, region string) {
 		s.unindex(old, region)
 	}
 	s.byID[c.ID] = c
-	if k := phoneKeyOf(c.Phone, region); k != "" {
+	if k := s.normalizer.KeyOf(c.Phone, region); k != "" {
 		s.phones[k] = append(s.phones[k], c.ID)
 	}
 	if e := strings.ToLower(strings.TrimSpace(c.Email)); e != "" {
@@ -648,7 +656,7 @@ func (s *customerSet) unindex(c whatalo.Customer, region string) {
 			delete(m, k)
 		}
 	}
-	drop(s.phones, phoneKeyOf(c.Phone, region))
+	drop(s.phones, s.normalizer.KeyOf(c.Phone, region))
 	drop(s.emails, strings.ToLower(strings.TrimSpace(c.Email)))
 	drop(s.names, strings.TrimSpace(c.Name))
 }
@@ -663,17 +671,4 @@ func (s *customerSet) match(d rowData) []string {
 		}
 	}
 	return ids
-}
-
-// phoneKeyOf is the comparable form of a stored phone, or "" when it does
-// not parse.
-func phoneKeyOf(phone, region string) string {
-	if strings.TrimSpace(phone) == "" {
-		return ""
-	}
-	e164, err := adapter.NormalizePhone(phone, region)
-	if err != nil {
-		return ""
-	}
-	return adapter.PhoneKey(e164)
 }

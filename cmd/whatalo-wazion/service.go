@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -52,7 +53,7 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 			s.Close()
 		}
 	}()
-	adapter.WarmPhoneMetadata()
+	phone.WarmMetadata()
 	// Stores that share an API key share its limiter: the rate limit is
 	// Whatalo's per key, not per store entry.
 	limiters := map[string]*whatalo.Limiter{}
