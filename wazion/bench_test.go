@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -93,4 +94,31 @@ func BenchmarkBareFiber(b *testing.B) {
 		return c.Send(body)
 	})
 	benchServe(b, app.Handler())
+}
+
+// BenchmarkCustomerInfoRecentAnswer is a request answered again from the
+// store's recent answers (Tenant.AnswerTTL), without the Backend.
+func BenchmarkCustomerInfoRecentAnswer(b *testing.B) {
+	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, wazion.Options{}))
+	wazion.Register(app, ts, wazion.Options{})
+	benchServe(b, app.Handler())
+}
+
+// BenchmarkLabelsText is the lookup of a label by its WAzion key, which
+// the adapter makes for every state and AI text line.
+func BenchmarkLabelsText(b *testing.B) {
+	l := wazion.LabelsFor("es")
+	keys := wazion.LabelKeys()
+	b.ReportAllocs()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		n += len(l.Text(keys[i%len(keys)]))
+	}
+	if n == 0 {
+		b.Fatal("no text")
+	}
 }
