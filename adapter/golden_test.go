@@ -66,8 +66,9 @@ func newDemoWith(t *testing.T, edit func(*adapter.Options), wopts wazion.Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, tenants, wopts))
-	wazion.Register(app, tenants, wopts)
+	srv := wazion.NewServer(tenants, wopts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	return &demo{app: app, fake: fake, b: b}
 }
 

@@ -40,8 +40,9 @@ func newLimitedDemo(t *testing.T, perMinute int) *demo {
 		budgets[e] = faultBudget
 	}
 	wopts := wazion.Options{Budgets: budgets, Margin: faultMargin}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, tenants, wopts))
-	wazion.Register(app, tenants, wopts)
+	srv := wazion.NewServer(tenants, wopts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	return &demo{app: app, fake: fake, b: b}
 }
 

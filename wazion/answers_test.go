@@ -36,8 +36,9 @@ func answerStore(t *testing.T, fake *fakeBackend, ttl time.Duration, opts wazion
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, opts))
-	wazion.Register(app, ts, opts)
+	srv := wazion.NewServer(ts, opts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	return app, ts
 }
 
@@ -95,7 +96,7 @@ func TestRecentAnswersKeepNoErrors(t *testing.T) {
 
 func TestRecentAnswersExpireAndAreForgotten(t *testing.T) {
 	fake := &fakeBackend{name: "A"}
-	app, ts := answerStore(t, fake, 50*time.Millisecond, wazion.Options{})
+	app, _ := answerStore(t, fake, 50*time.Millisecond, wazion.Options{})
 	do(t, app, get(infoURL))
 	time.Sleep(80 * time.Millisecond)
 	do(t, app, get(infoURL))
@@ -103,7 +104,7 @@ func TestRecentAnswersExpireAndAreForgotten(t *testing.T) {
 		t.Fatalf("backend called %d times, want 2: the first answer expired", fake.calls())
 	}
 
-	app, ts = answerStore(t, fake, time.Minute, wazion.Options{})
+	app, ts := answerStore(t, fake, time.Minute, wazion.Options{})
 	do(t, app, get(infoURL))
 	ts.Forget("A")
 	do(t, app, get(infoURL))

@@ -147,16 +147,11 @@ func (ts *Tenants) Names() []string {
 	return names
 }
 
-// lookup finds the store of token. It compares the token's digest with every
-// known digest, without stopping at a match, so the time taken says nothing
-// about which token, or how much of one, was right.
-func (ts *Tenants) lookup(token []byte) *store {
-	s, _ := ts.lookupKey(token)
-	return s
-}
-
-// lookupKey is lookup that also returns the matching token's key.
-func (ts *Tenants) lookupKey(token []byte) (*store, *tokenKey) {
+// lookup finds the store of token and the token's key. It compares the
+// token's digest with every known digest, without stopping at a match, so
+// the time taken says nothing about which token, or how much of one, was
+// right.
+func (ts *Tenants) lookup(token []byte) (*store, *tokenKey) {
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 {
 		return nil, nil
@@ -181,23 +176,23 @@ func (ts *Tenants) lookupKey(token []byte) (*store, *tokenKey) {
 // headers. Trying every source means a stray header cannot hide a good
 // token elsewhere.
 func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
-	if s, k := ts.lookupKey([]byte(p.bodyToken)); s != nil {
+	if s, k := ts.lookup([]byte(p.bodyToken)); s != nil {
 		return s, k
 	}
-	if s, k := ts.lookupKey([]byte(p.queryToken)); s != nil {
+	if s, k := ts.lookup([]byte(p.queryToken)); s != nil {
 		return s, k
 	}
 	h := &c.Request().Header
 	for _, tok := range authorizationTokens(h.Peek(fiber.HeaderAuthorization)) {
-		if s, k := ts.lookupKey(tok); s != nil {
+		if s, k := ts.lookup(tok); s != nil {
 			return s, k
 		}
 	}
-	if s, k := ts.lookupKey(h.Peek(HeaderToken)); s != nil {
+	if s, k := ts.lookup(h.Peek(HeaderToken)); s != nil {
 		return s, k
 	}
 	for _, name := range ts.headers {
-		if s, k := ts.lookupKey(h.Peek(name)); s != nil {
+		if s, k := ts.lookup(h.Peek(name)); s != nil {
 			return s, k
 		}
 	}

@@ -77,8 +77,9 @@ func BenchmarkCustomerInfoCached(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, wazion.Options{}))
-	wazion.Register(app, ts, wazion.Options{})
+	srv := wazion.NewServer(ts, wazion.Options{})
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	benchServe(b, app.Handler())
 }
 
@@ -103,8 +104,9 @@ func BenchmarkCustomerInfoRecentAnswer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, wazion.Options{}))
-	wazion.Register(app, ts, wazion.Options{})
+	srv := wazion.NewServer(ts, wazion.Options{})
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	benchServe(b, app.Handler())
 }
 

@@ -117,8 +117,9 @@ func TestFiberLevelErrors(t *testing.T) {
 	}
 	obs := &recordingObserver{}
 	opts := wazion.Options{Observer: obs, BodyLimit: 2048}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{BodyLimit: 4096, DisableStartupMessage: true}, ts, opts))
-	wazion.Register(app, ts, opts)
+	srv := wazion.NewServer(ts, opts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{BodyLimit: 4096, DisableStartupMessage: true}))
+	srv.Routes(app)
 	base := serve(t, app)
 	body := `{"phone":"` + strings.Repeat("1", 8192) + `"}`
 
@@ -741,7 +742,8 @@ func TestMiddlewareErrors(t *testing.T) {
 	}
 	obs := &recordingObserver{}
 	opts := wazion.Options{Observer: obs}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, opts))
+	srv := wazion.NewServer(ts, opts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	app.Use(func(c *fiber.Ctx) error {
 		switch c.Query("fail") {
 		case "429":
@@ -751,7 +753,7 @@ func TestMiddlewareErrors(t *testing.T) {
 		}
 		return c.Next()
 	})
-	wazion.Register(app, ts, opts)
+	srv.Routes(app)
 	for fail, want := range map[string]string{"429": "too many requests", "plain": "internal error"} {
 		a := do(t, app, get(path(wazion.EndpointSearchProducts)+"?token="+tokenA+"&fail="+fail))
 		if a.str("error") != want || a.json["products"] == nil {

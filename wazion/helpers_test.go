@@ -110,8 +110,9 @@ func newApp(t *testing.T, opts wazion.Options, tenants ...wazion.Tenant) *fiber.
 	if err != nil {
 		t.Fatalf("NewTenants: %v", err)
 	}
-	app := fiber.New(wazion.FiberConfig(fiber.Config{DisableStartupMessage: true}, ts, opts))
-	wazion.Register(app, ts, opts)
+	srv := wazion.NewServer(ts, opts)
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
 	return app
 }
 

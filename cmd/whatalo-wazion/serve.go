@@ -127,8 +127,8 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 // fiberConfig sets the server's limits deliberately: timeouts that outlast
 // WAzion's 10 s budget, a body cap above the WAzion routes' own (the
 // webhook route reads up to 1 MiB; the WAzion routes answer larger bodies
-// with JSON through wazion.FiberConfig's error handler), and a connection
-// cap.
+// with JSON through the error handler wazion.Server.FiberConfig installs),
+// and a connection cap.
 func fiberConfig(cfg *config.Config) fiber.Config {
 	return fiber.Config{
 		AppName:               "whatalo-wazion",

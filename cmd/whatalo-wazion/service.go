@@ -29,7 +29,7 @@ type service struct {
 	backends map[string]*adapter.Backend
 	stores   []string // names in configuration order
 	metrics  *metrics
-	wopts    wazion.Options
+	wazion   *wazion.Server
 	sharing  *sharing // other replicas, through Redis; nil without
 	// answers is tenants once built, for the backends' OnChange, which a
 	// message from another replica may call before.
@@ -105,13 +105,13 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 		return s.backends[store].IndexStatus().State
 	})
 	s.sharing.register(s.metrics.reg)
-	s.wopts = wazion.Options{
+	s.wazion = wazion.NewServer(s.tenants, wazion.Options{
 		BodyLimit: cfg.Server.BodyLimit,
 		Margin:    cfg.Server.Margin,
 		Logger:    log,
 		Observer:  s.metrics,
-	}
-	s.app = fiber.New(wazion.FiberConfig(fiberConfig(cfg), s.tenants, s.wopts))
+	})
+	s.app = fiber.New(s.wazion.FiberConfig(fiberConfig(cfg)))
 	s.routes()
 	return s, nil
 }
@@ -201,5 +201,5 @@ func (s *service) routes() {
 		MaxRequestsInFlight: 4,
 	})))
 	s.app.Post("/webhooks/whatalo/:store", s.handleWebhook())
-	wazion.Register(s.app, s.tenants, s.wopts)
+	s.wazion.Routes(s.app)
 }

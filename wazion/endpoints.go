@@ -1,0 +1,142 @@
+package wazion
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// endpoint describes one WAzion operation to the handler, typed by what its
+// Backend method returns: the call, the test=true sample and the shaping of
+// one endpoint must agree on Resp, so a mismatch fails to compile.
+type endpoint[Resp any] struct {
+	name string
+	// unauthorized is the exact answer to a bad token.
+	unauthorized []byte
+	// call asks the Backend; its answer may be a nil pointer.
+	call func(b Backend, ctx context.Context, req Request) (Resp, error)
+	// sample is the test=true answer before shaping.
+	sample func(labels *Labels) Resp
+	// shape turns a Backend answer (possibly nil) and an error message
+	// into the body sent to WAzion.
+	shape func(labels *Labels, req Request, resp Resp, errMsg string) shaped
+	// precheck answers without the Backend when the request cannot match
+	// anything; ok is false otherwise.
+	precheck func(req Request) (errMsg, outcome string, ok bool)
+}
+
+// shaped is a body ready to encode and what it says.
+type shaped struct {
+	body   any
+	found  bool
+	errMsg string
+}
+
+// route is an endpoint ready to serve. newRoute builds its closures from the
+// typed endpoint, so nothing past it needs the response type.
+type route struct {
+	name         string
+	deadline     time.Duration
+	grace        time.Duration
+	unauthorized []byte
+	handler      fiber.Handler
+	// failure is the body of an answer that has only an error to tell.
+	failure func(st *store, req Request, errMsg string) any
+}
+
+var (
+	unauthorizedJSON           = []byte(`{"found":false,"error":"unauthorized"}`)
+	unauthorizedFindToJoinJSON = []byte(`{"found":false,"error":"unauthorized","customers":[]}`)
+	// internalErrorJSON is the answer when an answer cannot be encoded.
+	internalErrorJSON = []byte(`{"found":false,"error":"internal error"}`)
+)
+
+// newRoute makes ep servable by s. Its deadline and grace are set by the
+// caller before the first request.
+func newRoute[Resp any](s *Server, ep endpoint[Resp]) *route {
+	r := &route{name: ep.name, unauthorized: ep.unauthorized}
+	r.failure = func(st *store, req Request, errMsg string) any {
+		var none Resp
+		return ep.shape(storeLabels(st), req, none, errMsg).body
+	}
+	r.handler = handle(s, r, &ep)
+	return r
+}
+
+// endpointRoutes lists the five endpoints, in Endpoints order.
+func (s *Server) endpointRoutes() []*route {
+	return []*route{
+		newRoute(s, endpoint[*CustomerInfoResponse]{
+			name:         EndpointCustomerInfo,
+			unauthorized: unauthorizedJSON,
+			call:         Backend.CustomerInfo,
+			sample:       testCustomerInfo,
+			shape: func(labels *Labels, _ Request, resp *CustomerInfoResponse, errMsg string) shaped {
+				out := shapeCustomerInfo(resp, labels, errMsg)
+				return shaped{body: out, found: out.Found, errMsg: out.Error}
+			},
+		}),
+		newRoute(s, endpoint[*InitialInfoResponse]{
+			name:         EndpointCustomerInitialInfo,
+			unauthorized: unauthorizedJSON,
+			call:         Backend.CustomerInitialInfo,
+			sample:       testInitialInfo,
+			shape: func(_ *Labels, _ Request, resp *InitialInfoResponse, errMsg string) shaped {
+				out := shapeInitialInfo(resp, errMsg)
+				return shaped{body: out, found: out.Found, errMsg: out.Error}
+			},
+		}),
+		newRoute(s, endpoint[*FindToJoinResponse]{
+			name:         EndpointFindToJoin,
+			unauthorized: unauthorizedFindToJoinJSON,
+			call:         Backend.FindToJoin,
+			sample:       func(*Labels) *FindToJoinResponse { return testFindToJoin() },
+			shape: func(_ *Labels, _ Request, resp *FindToJoinResponse, errMsg string) shaped {
+				out := shapeFindToJoin(resp, errMsg)
+				return shaped{body: out, found: len(out.Customers) > 0, errMsg: out.Error}
+			},
+		}),
+		newRoute(s, endpoint[*ProductSearch]{
+			name:         EndpointSearchProducts,
+			unauthorized: unauthorizedJSON,
+			call:         Backend.SearchProducts,
+			sample:       func(*Labels) *ProductSearch { return testProductSearch() },
+			shape: func(_ *Labels, req Request, resp *ProductSearch, errMsg string) shaped {
+				found := resp != nil && len(resp.Products) > 0
+				return shaped{body: renderProducts(resp, req, errMsg), found: found, errMsg: errMsg}
+			},
+			precheck: func(req Request) (string, string, bool) {
+				if utf8.RuneCountInString(req.Query) < MinQueryRunes {
+					return "", OutcomeNotFound, true
+				}
+				return "", "", false
+			},
+		}),
+		newRoute(s, endpoint[*GlobalSearchResponse]{
+			name:         EndpointGlobalSearch,
+			unauthorized: unauthorizedJSON,
+			call:         Backend.GlobalSearch,
+			sample:       func(*Labels) *GlobalSearchResponse { return testGlobalSearch() },
+			shape: func(_ *Labels, _ Request, resp *GlobalSearchResponse, errMsg string) shaped {
+				out := shapeGlobalSearch(resp, errMsg)
+				return shaped{body: out, found: out.Found, errMsg: out.Error}
+			},
+			precheck: func(req Request) (string, string, bool) {
+				if utf8.RuneCountInString(req.Query) < MinQueryRunes {
+					return fmt.Sprintf("query must be at least %d characters", MinQueryRunes), OutcomeBadRequest, true
+				}
+				return "", "", false
+			},
+		}),
+	}
+}
+
+func storeLabels(st *store) *Labels {
+	if st == nil {
+		return nil
+	}
+	return st.labels
+}
