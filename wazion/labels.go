@@ -1,6 +1,11 @@
 package wazion
 
-import "strings"
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"unsafe"
+)
 
 // The six customer states. Their label text is what WAzion shows as a
 // customer's state, so a Backend picks one of these keys and sends
@@ -14,9 +19,11 @@ const (
 	StateOldOrders    = "state_old_orders"
 )
 
-// Labels is WAzion's label table for the side panel, in one language. Field
-// order is the order of WAzion's published table, and encoding/json keeps it,
-// so the JSON object lists the keys as WAzion documents them.
+// Labels is WAzion's label table for the side panel, in one language. Each
+// field's JSON tag is its WAzion key, the one place a key is written:
+// LabelKeys and Text read the keys from the tags. Field order is the order
+// of WAzion's published table, and encoding/json keeps it, so the JSON
+// object lists the keys as WAzion documents them.
 type Labels struct {
 	LabelLanguages    string `json:"label_languages"`
 	CustomerInfo      string `json:"customer_info"`
@@ -71,190 +78,90 @@ type Labels struct {
 	StateOldOrders    string `json:"state_old_orders"`
 }
 
-// labelKeys lists every label key in table order.
-var labelKeys = [...]string{
-	"label_languages",
-	"customer_info",
-	"name",
-	"email",
-	"phone",
-	"orders_count",
-	"total_spent",
-	"total_refunded",
-	"discounts",
-	"customer_state",
-	"recent_orders",
-	"order",
-	"orders",
-	"order_number",
-	"date",
-	"amount",
-	"net_amount",
-	"subtotal",
-	"discount",
-	"refund",
-	"refunded",
-	"cancelled",
-	"cancel_reason",
-	"items",
-	"item_status",
-	"quantity",
-	"original_quantity",
-	"current_quantity",
-	"sku",
-	"shipments",
-	"shipping",
-	"tracking_number",
-	"no_shipping_info",
-	"order_note",
-	"fully_refunded",
-	"partially_refunded",
-	"active",
-	"abandoned_carts",
-	"copy_link",
-	"view_customer",
-	"view_profile",
-	"remove_assignment",
-	"not_found",
-	"no_orders",
-	"error",
-	"state_no_orders",
-	"state_conflictive",
-	"state_processing",
-	"state_new_orders",
-	"state_recent_orders",
-	"state_old_orders",
+// labelKeys lists every label key in table order and labelFields finds
+// where each key's text sits in Labels. Both are read once from Labels' JSON
+// tags, so the struct is the one list of keys and adding a label takes its
+// field and one line in each language table.
+var labelKeys, labelFields = indexLabels()
+
+// labelSlots is the size of labelFields: a power of two over twice the
+// number of labels, so that a lookup probes one or two slots.
+const labelSlots = 128
+
+// labelField is a label key and the offset of its string field in Labels.
+type labelField struct {
+	key    string
+	offset uintptr
+}
+
+// labelSlot hashes a key by its length and two of its bytes, which tell
+// WAzion's keys apart well enough for a probe or two. Text runs for every
+// state and AI text line, and hashing so little keeps it as cheap as a
+// switch over the keys, a third of a map lookup, which hashes every byte.
+func labelSlot(key string) int {
+	n := len(key)
+	return (n<<3 ^ int(key[n-1]) ^ int(key[n>>1])<<1) & (labelSlots - 1)
+}
+
+func indexLabels() (keys []string, fields *[labelSlots]labelField) {
+	t := reflect.TypeFor[Labels]()
+	if 2*t.NumField() > labelSlots {
+		panic("wazion: more labels than labelSlots/2: raise labelSlots")
+	}
+	keys = make([]string, t.NumField())
+	fields = new([labelSlots]labelField)
+	for i := range keys {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Type.Kind() != reflect.String || key == "" || key == "-" {
+			panic("wazion: Labels." + f.Name + " is not a string with a JSON key")
+		}
+		keys[i] = key
+		j := labelSlot(key)
+		for fields[j].key != "" {
+			j = (j + 1) & (labelSlots - 1)
+		}
+		fields[j] = labelField{key: key, offset: f.Offset}
+	}
+	return keys, fields
 }
 
 // LabelKeys returns every label key in WAzion's table order.
 func LabelKeys() []string {
-	keys := make([]string, len(labelKeys))
-	copy(keys, labelKeys[:])
-	return keys
+	return slices.Clone(labelKeys)
 }
 
 // Text returns the label text for key, or "" for a key outside the table.
 // It lets callers name a label by its WAzion key, as state rules and the AI
 // text do, without a field per key.
 func (l *Labels) Text(key string) string {
-	if l == nil {
+	if l == nil || key == "" {
 		return ""
 	}
-	switch key {
-	case "label_languages":
-		return l.LabelLanguages
-	case "customer_info":
-		return l.CustomerInfo
-	case "name":
-		return l.Name
-	case "email":
-		return l.Email
-	case "phone":
-		return l.Phone
-	case "orders_count":
-		return l.OrdersCount
-	case "total_spent":
-		return l.TotalSpent
-	case "total_refunded":
-		return l.TotalRefunded
-	case "discounts":
-		return l.Discounts
-	case "customer_state":
-		return l.CustomerState
-	case "recent_orders":
-		return l.RecentOrders
-	case "order":
-		return l.Order
-	case "orders":
-		return l.Orders
-	case "order_number":
-		return l.OrderNumber
-	case "date":
-		return l.Date
-	case "amount":
-		return l.Amount
-	case "net_amount":
-		return l.NetAmount
-	case "subtotal":
-		return l.Subtotal
-	case "discount":
-		return l.Discount
-	case "refund":
-		return l.Refund
-	case "refunded":
-		return l.Refunded
-	case "cancelled":
-		return l.Cancelled
-	case "cancel_reason":
-		return l.CancelReason
-	case "items":
-		return l.Items
-	case "item_status":
-		return l.ItemStatus
-	case "quantity":
-		return l.Quantity
-	case "original_quantity":
-		return l.OriginalQuantity
-	case "current_quantity":
-		return l.CurrentQuantity
-	case "sku":
-		return l.SKU
-	case "shipments":
-		return l.Shipments
-	case "shipping":
-		return l.Shipping
-	case "tracking_number":
-		return l.TrackingNumber
-	case "no_shipping_info":
-		return l.NoShippingInfo
-	case "order_note":
-		return l.OrderNote
-	case "fully_refunded":
-		return l.FullyRefunded
-	case "partially_refunded":
-		return l.PartiallyRefunded
-	case "active":
-		return l.Active
-	case "abandoned_carts":
-		return l.AbandonedCarts
-	case "copy_link":
-		return l.CopyLink
-	case "view_customer":
-		return l.ViewCustomer
-	case "view_profile":
-		return l.ViewProfile
-	case "remove_assignment":
-		return l.RemoveAssignment
-	case "not_found":
-		return l.NotFound
-	case "no_orders":
-		return l.NoOrders
-	case "error":
-		return l.Error
-	case "state_no_orders":
-		return l.StateNoOrders
-	case "state_conflictive":
-		return l.StateConflictive
-	case "state_processing":
-		return l.StateProcessing
-	case "state_new_orders":
-		return l.StateNewOrders
-	case "state_recent_orders":
-		return l.StateRecentOrders
-	case "state_old_orders":
-		return l.StateOldOrders
+	for j := labelSlot(key); ; j = (j + 1) & (labelSlots - 1) {
+		switch f := &labelFields[j]; f.key {
+		case key:
+			// f.offset is that of a string field of Labels, read from
+			// its type; reflect's Value.Field would cost more than the
+			// lookup itself.
+			return *(*string)(unsafe.Add(unsafe.Pointer(l), f.offset))
+		case "":
+			return ""
+		}
 	}
-	return ""
 }
 
-// supportedLanguages lists the label languages, the default first.
-var supportedLanguages = [...]string{"es", "en", "pt", "fr", "de", "it"}
+// labelTables holds the shared, read-only table of each supported language,
+// the default first.
+var labelTables = [...]*Labels{&labelsES, &labelsEN, &labelsPT, &labelsFR, &labelsDE, &labelsIT}
 
 // SupportedLanguages returns the label languages this package ships, the
 // default (es, WAzion's own) first.
 func SupportedLanguages() []string {
-	langs := make([]string, len(supportedLanguages))
-	copy(langs, supportedLanguages[:])
+	langs := make([]string, len(labelTables))
+	for i, l := range labelTables {
+		langs[i] = l.LabelLanguages
+	}
 	return langs
 }
 
@@ -279,29 +186,21 @@ func normalizeLanguage(lang string) string {
 		lang = lang[:i]
 	}
 	lang = strings.ToLower(lang)
-	for _, l := range supportedLanguages {
-		if l == lang {
+	if labelTable(lang).LabelLanguages != lang {
+		return ""
+	}
+	return lang
+}
+
+// labelTable returns the shared, read-only table for a supported language,
+// or the default language's.
+func labelTable(lang string) *Labels {
+	for _, l := range labelTables {
+		if l.LabelLanguages == lang {
 			return l
 		}
 	}
-	return ""
-}
-
-// labelTable returns the shared, read-only table for a supported language.
-func labelTable(lang string) *Labels {
-	switch lang {
-	case "en":
-		return &labelsEN
-	case "pt":
-		return &labelsPT
-	case "fr":
-		return &labelsFR
-	case "de":
-		return &labelsDE
-	case "it":
-		return &labelsIT
-	}
-	return &labelsES
+	return labelTables[0]
 }
 
 // labelsES holds WAzion's reference defaults, word for word.

@@ -108,3 +108,16 @@ func TestLabelsFor(t *testing.T) {
 		t.Errorf("SupportedLanguages() = %v", got)
 	}
 }
+
+func TestLabelsTextReadsTheFields(t *testing.T) {
+	l := wazion.LabelsFor("en")
+	l.Name, l.StateOldOrders = "changed", "also changed"
+	if l.Text("name") != "changed" || l.Text(wazion.StateOldOrders) != "also changed" {
+		t.Errorf("Text gives %q and %q, not the changed fields", l.Text("name"), l.Text(wazion.StateOldOrders))
+	}
+	for _, key := range []string{"", "x", "Name", "name ", "state_old_order", strings.Repeat("k", 100)} {
+		if got := l.Text(key); got != "" {
+			t.Errorf("Text(%q) = %q, want \"\" for a key outside the table", key, got)
+		}
+	}
+}
