@@ -4,12 +4,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // maxAnswers bounds the recent answers kept per store. At the default
 // one-second lifetime it is more distinct requests a second than a store's
 // agents make; past it, expired answers are dropped and, if that is not
-// enough, all of them.
+// enough, the oldest.
 const maxAnswers = 4096
 
 // answers keeps the encoded answers of a store's recent error-free
@@ -17,12 +19,21 @@ const maxAnswers = 4096
 // repeated within it (a panel reopened, several agents on one chat, a
 // retry) costs a map lookup instead of rebuilding and encoding the answer.
 // Forget drops them all when the store's data changes (a webhook).
+//
+// The map is golang-lru's simplelru, bounded and O(1), under this type's
+// own lock, which also keeps put and forget in step. golang-lru's
+// expirable.LRU does not fit: in v2 every one starts a cleanup goroutine
+// that nothing can stop (its Close is left out), which would outlive its
+// Tenants, and it reads the clock itself. Reading with Peek leaves the
+// order that of the writes, and with one lifetime for every answer that is
+// (but for writes racing by microseconds) the order they expire in: put
+// drops expired answers from the old end, each once.
 type answers struct {
 	ttl time.Duration
 
 	mu  sync.RWMutex
 	gen uint64 // bumped by forget; an answer begun before it is not kept
-	m   map[string]answer
+	m   *simplelru.LRU[string, answer]
 }
 
 type answer struct {
@@ -35,7 +46,11 @@ func newAnswers(ttl time.Duration) *answers {
 	if ttl <= 0 {
 		return nil
 	}
-	return &answers{ttl: ttl, m: make(map[string]answer)}
+	m, err := simplelru.NewLRU[string, answer](maxAnswers, nil)
+	if err != nil {
+		panic("wazion: " + err.Error()) // only for a size below 1
+	}
+	return &answers{ttl: ttl, m: m}
 }
 
 // answerKey identifies a request by everything its answer depends on.
@@ -64,7 +79,7 @@ func (a *answers) get(key string, now time.Time) (answer, bool) {
 		return answer{}, false
 	}
 	a.mu.RLock()
-	v, ok := a.m[key]
+	v, ok := a.m.Peek(key)
 	a.mu.RUnlock()
 	if !ok || !now.Before(v.until) {
 		return answer{}, false
@@ -83,7 +98,8 @@ func (a *answers) generation() uint64 {
 	return a.gen
 }
 
-// put keeps body for key until now + ttl.
+// put keeps body for key until now + ttl, in place of the oldest answer
+// when the map is full.
 func (a *answers) put(key string, gen uint64, body []byte, found bool, now time.Time) {
 	if a == nil {
 		return
@@ -93,17 +109,16 @@ func (a *answers) put(key string, gen uint64, body []byte, found bool, now time.
 	if gen != a.gen {
 		return
 	}
-	if len(a.m) >= maxAnswers {
-		for k, v := range a.m {
-			if !now.Before(v.until) {
-				delete(a.m, k)
-			}
+	for {
+		_, v, ok := a.m.GetOldest()
+		if !ok || now.Before(v.until) {
+			break
 		}
-		if len(a.m) >= maxAnswers {
-			clear(a.m)
-		}
+		a.m.RemoveOldest()
 	}
-	a.m[key] = answer{body: body, found: found, until: now.Add(a.ttl)}
+	// Add moves a key written again to the new end, so the order stays
+	// that of expiry.
+	a.m.Add(key, answer{body: body, found: found, until: now.Add(a.ttl)})
 }
 
 // forget drops every kept answer.
@@ -113,7 +128,7 @@ func (a *answers) forget() {
 	}
 	a.mu.Lock()
 	a.gen++
-	clear(a.m)
+	a.m.Purge()
 	a.mu.Unlock()
 }
 
@@ -124,7 +139,7 @@ func (a *answers) len() int {
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return len(a.m)
+	return a.m.Len()
 }
 
 // Forget drops the recent answers of the named store (see

@@ -53,3 +53,38 @@ func TestAnswerKeyTellsFieldsApart(t *testing.T) {
 		seen[k] = i
 	}
 }
+
+func TestAnswersDropTheOldestWhenFull(t *testing.T) {
+	a := newAnswers(time.Minute)
+	now := time.Now()
+	for i := range maxAnswers {
+		a.put(strconv.Itoa(i), 0, nil, true, now)
+	}
+	a.put("0", 0, []byte("again"), true, now) // written again: newest now
+	a.put("new", 0, nil, true, now)
+	if n := a.len(); n != maxAnswers {
+		t.Fatalf("holding %d answers, want %d", n, maxAnswers)
+	}
+	if _, ok := a.get("1", now); ok {
+		t.Error("the oldest answer was kept past the bound")
+	}
+	for _, key := range []string{"0", "2", "new"} {
+		if _, ok := a.get(key, now); !ok {
+			t.Errorf("answer %q dropped, though newer than the oldest", key)
+		}
+	}
+	if v, _ := a.get("0", now); string(v.body) != "again" {
+		t.Errorf("answer written again holds %q", v.body)
+	}
+	if _, ok := a.get("new", now.Add(time.Minute)); ok {
+		t.Error("answer served at the end of its lifetime")
+	}
+	a.forget()
+	if n := a.len(); n != 0 {
+		t.Errorf("holding %d answers after forget", n)
+	}
+	a.put("late", 0, nil, true, now)
+	if _, ok := a.get("late", now); ok {
+		t.Error("answer begun before forget was kept")
+	}
+}
