@@ -9,6 +9,7 @@
 // limits, the label table in six languages, the test=true samples, and the
 // rule that every answer is HTTP 200 with valid JSON before WAzion's time
 // budget runs out, whatever the Backend does (fails, hangs or panics).
+// Package contract checks an answer against that contract.
 //
 // It must not know where data comes from: no Whatalo types, no HTTP client,
 // no data cache. The one thing it keeps is a store's recent answers, as

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion/contract"
 )
 
 const selftestUsage = `Usage: whatalo-wazion selftest --public-url URL [--token TOKEN | --config FILE [--store NAME]]
@@ -485,16 +485,40 @@ func runSelftestCase(ctx context.Context, client *http.Client, o selftestOptions
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("Content-Type is %q, not application/json", resp.Header.Get("Content-Type")))
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
-		res.Problems = append(res.Problems, fmt.Sprintf("not a JSON object (WAzion requires valid JSON): %s", snippet(body)))
-		return finishRow(res), false
+	verdict := contract.Check(contract.Call{
+		Endpoint: c.endpoint, Format: c.format, Test: c.test,
+		Phones: []string{o.phone, o.related}, WrongToken: c.auth == viaWrong,
+	}, body)
+	res.Summary = verdict.Summary
+	res.Problems = append(res.Problems, answerProblems(verdict, c)...)
+	for _, w := range verdict.Warnings {
+		res.Warnings = append(res.Warnings, w.String())
 	}
-	s := &shape{}
-	res.Summary = judge(s, doc, o, c)
-	res.Problems = append(res.Problems, s.problemList()...)
-	res.Warnings = append(res.Warnings, s.warnings...)
 	return finishRow(res), false
+}
+
+// maxShapeProblems keeps one broken answer from flooding the report.
+const maxShapeProblems = 8
+
+// answerProblems lists what is wrong with an answer for a call that should
+// succeed: what breaks WAzion's contract and, unless the token was wrong on
+// purpose, an error in the answer.
+func answerProblems(v contract.Result, c selftestCase) []string {
+	var out []string
+	switch {
+	case c.auth == viaWrong:
+	case v.Error == "unauthorized":
+		out = append(out, `error: "unauthorized": the token was refused; check --token, or the store's tokens (WAZION_TOKEN)`)
+	case v.Error != "":
+		out = append(out, fmt.Sprintf("error: %q", v.Error))
+	}
+	for _, p := range v.Problems {
+		out = append(out, p.String())
+	}
+	if len(out) <= maxShapeProblems {
+		return out
+	}
+	return append(out[:maxShapeProblems:maxShapeProblems], fmt.Sprintf("and %d more shape problems", len(out)-maxShapeProblems))
 }
 
 // finishRow sets a row's status from its problems and warnings.
@@ -548,20 +572,6 @@ func roundLatency(d time.Duration) time.Duration {
 		return d.Round(100 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "empty body"
-	}
-	if !utf8.ValidString(s) {
-		return fmt.Sprintf("%d bytes, not UTF-8", len(b))
-	}
-	if r := []rune(s); len(r) > 80 {
-		s = string(r[:80]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // printSelftest writes the table and the list of problems.
@@ -631,478 +641,4 @@ func printSelftest(w io.Writer, r selftestReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// shape collects what is wrong with an answer, by JSON path.
-type shape struct {
-	problems []string
-	warnings []string
-}
-
-// maxShapeProblems keeps one broken answer from flooding the report.
-const maxShapeProblems = 8
-
-func (s *shape) fail(path, format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	s.problems = append(s.problems, msg)
-}
-
-func (s *shape) warn(path, format string, a ...any) {
-	msg := fmt.Sprintf(format, a...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	s.warnings = append(s.warnings, msg)
-}
-
-func (s *shape) problemList() []string {
-	if len(s.problems) <= maxShapeProblems {
-		return s.problems
-	}
-	out := append([]string{}, s.problems[:maxShapeProblems]...)
-	return append(out, fmt.Sprintf("and %d more shape problems", len(s.problems)-maxShapeProblems))
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// field returns obj[key] when it has type want. A missing or null field is a
-// problem only when required; a field of another type always is.
-func (s *shape) field(obj map[string]any, path, key, want string, required bool) (any, bool) {
-	v, ok := obj[key]
-	if !ok || v == nil {
-		if required {
-			s.fail(joinPath(path, key), "missing (WAzion expects a %s)", want)
-		}
-		return nil, false
-	}
-	if got := jsonType(v); got != want {
-		s.fail(joinPath(path, key), "is a %s, WAzion expects a %s", got, want)
-		return nil, false
-	}
-	return v, true
-}
-
-func (s *shape) str(obj map[string]any, path, key string, required bool) string {
-	v, _ := s.field(obj, path, key, "string", required)
-	str, _ := v.(string)
-	return str
-}
-
-func (s *shape) num(obj map[string]any, path, key string, required bool) (float64, bool) {
-	v, ok := s.field(obj, path, key, "number", required)
-	f, _ := v.(float64)
-	return f, ok
-}
-
-func (s *shape) boolean(obj map[string]any, path, key string, required bool) (bool, bool) {
-	v, ok := s.field(obj, path, key, "boolean", required)
-	b, _ := v.(bool)
-	return b, ok
-}
-
-// objects returns the array obj[key] as objects; ok is false when absent.
-func (s *shape) objects(obj map[string]any, path, key string, required bool) ([]map[string]any, bool) {
-	v, ok := s.field(obj, path, key, "array", required)
-	if !ok {
-		return nil, false
-	}
-	arr := v.([]any)
-	out := make([]map[string]any, 0, len(arr))
-	for i, e := range arr {
-		m, isObj := e.(map[string]any)
-		if !isObj {
-			s.fail(fmt.Sprintf("%s[%d]", joinPath(path, key), i), "is a %s, WAzion expects an object", jsonType(e))
-			continue
-		}
-		out = append(out, m)
-	}
-	return out, true
-}
-
-// id accepts a string or a number, as WAzion shows both kinds of ids.
-func (s *shape) id(obj map[string]any, path, key string) {
-	switch v := obj[key].(type) {
-	case string:
-		if strings.TrimSpace(v) == "" {
-			s.fail(joinPath(path, key), "is empty")
-		}
-	case float64:
-	default:
-		s.fail(joinPath(path, key), "is a %s, WAzion expects a string id", jsonType(v))
-	}
-}
-
-func (s *shape) date(obj map[string]any, path, key string, required bool) {
-	d := s.str(obj, path, key, required)
-	if d == "" {
-		return
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if _, err := time.Parse(layout, d); err == nil {
-			return
-		}
-	}
-	s.fail(joinPath(path, key), "%q is not an ISO 8601 date", d)
-}
-
-// judge checks an answer against WAzion's documented shape for its
-// endpoint and returns a one-line summary of what it holds.
-func judge(s *shape, doc map[string]any, o selftestOptions, c selftestCase) string {
-	errMsg, _ := doc["error"].(string)
-	if c.auth == viaWrong {
-		return judgeRefusal(s, doc, errMsg)
-	}
-	switch {
-	case errMsg == "unauthorized":
-		s.fail("error", `"unauthorized": the token was refused; check --token, or the store's tokens (WAZION_TOKEN)`)
-	case errMsg != "":
-		s.fail("error", "%q", errMsg)
-	}
-	switch c.endpoint {
-	case wazion.EndpointCustomerInfo:
-		return judgeCustomerInfo(s, doc, c)
-	case wazion.EndpointCustomerInitialInfo:
-		return judgeInitialInfo(s, doc, c)
-	case wazion.EndpointFindToJoin:
-		return judgeFindToJoin(s, doc, o, c)
-	case wazion.EndpointSearchProducts:
-		if c.format == "ai" {
-			return judgeProductsAI(s, doc, c)
-		}
-		return judgeProducts(s, doc, c)
-	case wazion.EndpointGlobalSearch:
-		return judgeGlobalSearch(s, doc, c)
-	}
-	return ""
-}
-
-// judgeRefusal expects a wrong token to get an error and no data.
-func judgeRefusal(s *shape, doc map[string]any, errMsg string) string {
-	found, _ := doc["found"].(bool)
-	leaked := found
-	for _, key := range []string{"customers", "customer", "products", "results"} {
-		switch v := doc[key].(type) {
-		case []any:
-			leaked = leaked || len(v) > 0
-		case map[string]any:
-			leaked = true
-		}
-	}
-	if info, _ := doc["info"].(string); info != "" {
-		leaked = true
-	}
-	if leaked {
-		s.fail("", "answered data to a wrong token: anyone who knows the URL can read the store's customers")
-		return "not refused"
-	}
-	if errMsg == "" {
-		s.warn("", `refused without an "error" field saying why`)
-		return "refused"
-	}
-	return fmt.Sprintf("refused: error %q", errMsg)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-var itemStatuses = map[string]bool{wazion.ItemActive: true, wazion.ItemPartiallyRefunded: true, wazion.ItemFullyRefunded: true}
-
-func judgeCustomerInfo(s *shape, doc map[string]any, c selftestCase) string {
-	found, _ := s.boolean(doc, "", "found", true)
-	customers, ok := s.objects(doc, "", "customers", false)
-	if !ok {
-		if one, isObj := doc["customer"].(map[string]any); isObj {
-			customers = []map[string]any{one}
-		}
-	}
-	switch {
-	case found && len(customers) == 0:
-		s.fail("customers", "found is true but no customer is listed")
-	case !found && len(customers) > 0:
-		s.warn("found", "false, yet customers are listed")
-	case c.test && !found:
-		s.fail("found", "false for test=true: WAzion's connection test expects the sample customer")
-	}
-	states := map[string]bool{}
-	if v, present := s.field(doc, "", "labels", "object", false); present {
-		labels := v.(map[string]any)
-		var missing []string
-		for _, key := range wazion.LabelKeys() {
-			if t, _ := labels[key].(string); t == "" {
-				missing = append(missing, key)
-			} else if strings.HasPrefix(key, "state_") {
-				states[t] = true
-			}
-		}
-		if len(missing) > 0 {
-			s.fail("labels", "%d of WAzion's label keys missing or empty: %s", len(missing), strings.Join(missing, ", "))
-		}
-	}
-	orders := 0
-	for i, cu := range customers {
-		p := fmt.Sprintf("customers[%d]", i)
-		s.str(cu, p, "name", true)
-		s.str(cu, p, "email", true)
-		if s.str(cu, p, "phone", true) == "" {
-			s.warn(p+".phone", "empty")
-		}
-		s.num(cu, p, "ordersCount", true)
-		s.num(cu, p, "totalSpent", true)
-		state := s.str(cu, p, "state", true)
-		if len(states) > 0 && state != "" && !states[state] {
-			s.warn(p+".state", "%q is not one of the state_* labels", state)
-		}
-		s.str(cu, p, "shopUrl", false)
-		s.num(cu, p, "totalRefunded", false)
-		s.num(cu, p, "totalDiscounts", false)
-		os, _ := s.objects(cu, p, "orders", false)
-		orders += len(os)
-		for j, o := range os {
-			op := fmt.Sprintf("%s.orders[%d]", p, j)
-			s.str(o, op, "name", true)
-			s.date(o, op, "date", true)
-			s.num(o, op, "amount", true)
-			s.num(o, op, "netAmount", false)
-			s.num(o, op, "totalRefunded", false)
-			s.num(o, op, "totalDiscounts", false)
-			s.str(o, op, "currency", true)
-			s.boolean(o, op, "cancelled", false)
-			s.str(o, op, "shopUrl", false)
-			s.str(o, op, "note", false)
-			items, _ := s.objects(o, op, "items", false)
-			for k, it := range items {
-				ip := fmt.Sprintf("%s.items[%d]", op, k)
-				s.str(it, ip, "title", true)
-				s.num(it, ip, "quantity", true)
-				s.num(it, ip, "amount", true)
-				for _, key := range []string{"currentQuantity", "originalAmount", "discountedAmount", "discount", "refundedQuantity", "refundedAmount"} {
-					s.num(it, ip, key, false)
-				}
-				if st := s.str(it, ip, "status", false); st != "" && !itemStatuses[st] {
-					s.fail(ip+".status", "%q is not active, partially_refunded or fully_refunded", st)
-				}
-			}
-			tracking, _ := s.objects(o, op, "tracking", false)
-			for k, tr := range tracking {
-				tp := fmt.Sprintf("%s.tracking[%d]", op, k)
-				for _, key := range []string{"number", "company", "url", "displayStatus"} {
-					s.str(tr, tp, key, false)
-				}
-			}
-		}
-		carts, _ := s.objects(cu, p, "abandonedCarts", false)
-		for j, cart := range carts {
-			cp := fmt.Sprintf("%s.abandonedCarts[%d]", p, j)
-			s.date(cart, cp, "date", true)
-			s.str(cart, cp, "url", false)
-			items, _ := s.objects(cart, cp, "items", false)
-			for k, it := range items {
-				ip := fmt.Sprintf("%s.items[%d]", cp, k)
-				s.str(it, ip, "title", true)
-				s.num(it, ip, "quantity", true)
-				s.num(it, ip, "amount", true)
-			}
-		}
-	}
-	if !found {
-		return "not found"
-	}
-	return fmt.Sprintf("found: %s, %s", plural(len(customers), "customer", "customers"), plural(orders, "order", "orders"))
-}
-
-func judgeInitialInfo(s *shape, doc map[string]any, c selftestCase) string {
-	found, _ := s.boolean(doc, "", "found", true)
-	info := s.str(doc, "", "info", found)
-	switch {
-	case found && strings.TrimSpace(info) == "":
-		s.fail("info", "empty although found is true: the AI gets no context")
-	case c.test && !found:
-		s.fail("found", "false for test=true: WAzion's connection test expects the sample text")
-	}
-	if !found {
-		return "not found"
-	}
-	return fmt.Sprintf("found: %d characters of text", utf8.RuneCountInString(info))
-}
-
-func judgeFindToJoin(s *shape, doc map[string]any, o selftestOptions, c selftestCase) string {
-	key := "customers"
-	if _, ok := doc["customers"]; !ok {
-		if _, ok := doc["results"]; ok {
-			key = "results"
-		}
-	}
-	customers, _ := s.objects(doc, "", key, true)
-	if c.test && len(customers) == 0 {
-		s.fail(key, "empty for test=true: WAzion's connection test expects sample customers")
-	}
-	excluded := map[string]bool{}
-	for _, p := range []string{o.phone, o.related} {
-		if d := digitsOf(p); d != "" {
-			excluded[d] = true
-		}
-	}
-	for i, cu := range customers {
-		p := fmt.Sprintf("%s[%d]", key, i)
-		s.id(cu, p, "id")
-		s.str(cu, p, "name", true)
-		s.str(cu, p, "email", true)
-		phone := s.str(cu, p, "phone", true)
-		if phone == "" {
-			s.warn(p+".phone", "empty: WAzion cannot link the conversation to this customer")
-		}
-		if !c.test && excluded[digitsOf(phone)] {
-			s.fail(p+".phone", "is the conversation's phone or a related one, which WAzion asked to leave out")
-		}
-	}
-	return plural(len(customers), "candidate", "candidates")
-}
-
-func judgeProducts(s *shape, doc map[string]any, c selftestCase) string {
-	if st, ok := s.num(doc, "", "http_status", true); ok && st != 200 {
-		s.warn("http_status", "%v, expected 200", st)
-	}
-	products := judgeProductList(s, doc, c, false)
-	s.str(doc, "", "target_locale", true)
-	if _, ok := doc["raw"]; !ok {
-		s.warn("raw", "missing (WAzion documents it for debugging)")
-	}
-	return plural(len(products), "product", "products")
-}
-
-func judgeProductsAI(s *shape, doc map[string]any, c selftestCase) string {
-	products := judgeProductList(s, doc, c, true)
-	s.str(doc, "", "locale", true)
-	return plural(len(products), "product", "products") + " (AI format)"
-}
-
-// judgeProductList checks count and products, common to both formats.
-func judgeProductList(s *shape, doc map[string]any, c selftestCase, ai bool) []map[string]any {
-	count, hasCount := s.num(doc, "", "count", true)
-	products, _ := s.objects(doc, "", "products", true)
-	if hasCount && int(count) != len(products) {
-		s.fail("count", "%v, but %d products are listed", count, len(products))
-	}
-	if c.test && len(products) == 0 {
-		s.fail("products", "empty for test=true: WAzion's connection test expects the sample product")
-	}
-	for i, p := range products {
-		pp := fmt.Sprintf("products[%d]", i)
-		if s.str(p, pp, "title", true) == "" {
-			s.fail(pp+".title", "empty")
-		}
-		s.str(p, pp, "handle", true)
-		desc := s.str(p, pp, "description", true)
-		if !ai && utf8.RuneCountInString(desc) > wazion.MaxDescriptionRunes {
-			s.fail(pp+".description", "%d characters; WAzion's normal format allows %d", utf8.RuneCountInString(desc), wazion.MaxDescriptionRunes)
-		}
-		s.str(p, pp, "sku", true)
-		if s.str(p, pp, "url", true) == "" {
-			s.warn(pp+".url", "empty: the agent cannot share a link")
-		}
-		if !ai {
-			s.str(p, pp, "title_copy", false)
-			s.str(p, pp, "image", true)
-		}
-		variants, _ := s.objects(p, pp, "variants", true)
-		for j, v := range variants {
-			vp := fmt.Sprintf("%s.variants[%d]", pp, j)
-			s.id(v, vp, "id")
-			s.str(v, vp, "title", true)
-			s.str(v, vp, "sku", true)
-			if u := s.str(v, vp, "url", true); u != "" && !strings.Contains(u, "variant=") {
-				s.warn(vp+".url", "has no variant= parameter")
-			}
-			if !ai {
-				s.str(v, vp, "title_copy", false)
-				s.boolean(v, vp, "has_custom_title", false)
-				s.str(v, vp, "image", false)
-			}
-		}
-	}
-	return products
-}
-
-func judgeGlobalSearch(s *shape, doc map[string]any, c selftestCase) string {
-	found, _ := s.boolean(doc, "", "found", true)
-	customers, _ := s.objects(doc, "", "customers", found)
-	switch {
-	case found && len(customers) == 0:
-		s.fail("customers", "found is true but no customer is listed")
-	case c.test && !found:
-		s.fail("found", "false for test=true: WAzion's connection test expects the sample customer")
-	}
-	if len(customers) > 15 {
-		s.fail("customers", "%d listed; WAzion shows at most 15", len(customers))
-	}
-	phones := map[string]bool{}
-	for i, cu := range customers {
-		p := fmt.Sprintf("customers[%d]", i)
-		s.id(cu, p, "id")
-		s.str(cu, p, "name", true)
-		s.str(cu, p, "email", true)
-		phone := s.str(cu, p, "phone", true)
-		switch d := digitsOf(phone); {
-		case phone == "":
-			s.warn(p+".phone", "empty: the agent cannot open a chat with this customer")
-		case phones[d]:
-			s.warn(p+".phone", "repeated: WAzion drops duplicates by phone")
-		default:
-			phones[d] = true
-		}
-		s.str(cu, p, "customerUrl", false)
-		orders, _ := s.objects(cu, p, "orders", false)
-		if len(orders) > 3 {
-			s.warn(p+".orders", "%d listed; WAzion shows at most 3", len(orders))
-		}
-		for j, or := range orders {
-			op := fmt.Sprintf("%s.orders[%d]", p, j)
-			s.str(or, op, "number", true)
-			s.str(or, op, "url", false)
-		}
-	}
-	if !found {
-		return "not found"
-	}
-	return "found: " + plural(len(customers), "customer", "customers")
-}
-
-func digitsOf(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
