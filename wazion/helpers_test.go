@@ -293,8 +293,19 @@ func serve(t *testing.T, app *fiber.App) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
+	// fasthttp's worker pool looks at its stop channel only between sleeps
+	// of MaxIdleWorkerDuration (10 s by default): a short one lets its
+	// goroutine end with the test.
+	app.Server().MaxIdleWorkerDuration = 10 * time.Millisecond
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = app.Listener(ln)
+	}()
+	t.Cleanup(func() {
+		_ = app.Shutdown()
+		<-done
+	})
 	return "http://" + ln.Addr().String()
 }
 
