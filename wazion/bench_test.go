@@ -73,14 +73,20 @@ func benchServe(b *testing.B, h fasthttp.RequestHandler) {
 // BenchmarkCustomerInfoCached is the handler's own cost for a Backend
 // answering from memory.
 func BenchmarkCustomerInfoCached(b *testing.B) {
-	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}}})
+	benchServe(b, staticStore(b, 0))
+}
+
+// staticStore serves one store answered by staticBackend, keeping recent
+// answers for answerTTL.
+func staticStore(b *testing.B, answerTTL time.Duration) fasthttp.RequestHandler {
+	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: answerTTL}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := wazion.NewServer(ts, wazion.Options{})
 	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	srv.Routes(app)
-	benchServe(b, app.Handler())
+	return app.Handler()
 }
 
 // BenchmarkBareFiber serves the same bytes from a bare Fiber handler, the
@@ -100,14 +106,7 @@ func BenchmarkBareFiber(b *testing.B) {
 // BenchmarkCustomerInfoRecentAnswer is a request answered again from the
 // store's recent answers (Tenant.AnswerTTL), without the Backend.
 func BenchmarkCustomerInfoRecentAnswer(b *testing.B) {
-	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := wazion.NewServer(ts, wazion.Options{})
-	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
-	srv.Routes(app)
-	benchServe(b, app.Handler())
+	benchServe(b, staticStore(b, time.Hour))
 }
 
 // BenchmarkLabelsText is the lookup of a label by its WAzion key, which

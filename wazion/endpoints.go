@@ -70,67 +70,39 @@ func newRoute[Resp any](s *Server, ep endpoint[Resp]) *route {
 func (s *Server) endpointRoutes() []*route {
 	return []*route{
 		newRoute(s, endpoint[*CustomerInfoResponse]{
-			name:         EndpointCustomerInfo,
-			unauthorized: unauthorizedJSON,
-			call:         Backend.CustomerInfo,
-			sample:       testCustomerInfo,
-			shape: func(labels *Labels, _ Request, resp *CustomerInfoResponse, errMsg string) shaped {
-				out := shapeCustomerInfo(resp, labels, errMsg)
-				return shaped{body: out, found: out.Found, errMsg: out.Error}
-			},
+			name: EndpointCustomerInfo, unauthorized: unauthorizedJSON,
+			call: Backend.CustomerInfo, sample: testCustomerInfo, shape: shapeCustomerInfo,
 		}),
 		newRoute(s, endpoint[*InitialInfoResponse]{
-			name:         EndpointCustomerInitialInfo,
-			unauthorized: unauthorizedJSON,
-			call:         Backend.CustomerInitialInfo,
-			sample:       testInitialInfo,
-			shape: func(_ *Labels, _ Request, resp *InitialInfoResponse, errMsg string) shaped {
-				out := shapeInitialInfo(resp, errMsg)
-				return shaped{body: out, found: out.Found, errMsg: out.Error}
-			},
+			name: EndpointCustomerInitialInfo, unauthorized: unauthorizedJSON,
+			call: Backend.CustomerInitialInfo, sample: testInitialInfo, shape: shapeInitialInfo,
 		}),
 		newRoute(s, endpoint[*FindToJoinResponse]{
-			name:         EndpointFindToJoin,
-			unauthorized: unauthorizedFindToJoinJSON,
-			call:         Backend.FindToJoin,
-			sample:       func(*Labels) *FindToJoinResponse { return testFindToJoin() },
-			shape: func(_ *Labels, _ Request, resp *FindToJoinResponse, errMsg string) shaped {
-				out := shapeFindToJoin(resp, errMsg)
-				return shaped{body: out, found: len(out.Customers) > 0, errMsg: out.Error}
-			},
+			name: EndpointFindToJoin, unauthorized: unauthorizedFindToJoinJSON,
+			call: Backend.FindToJoin, sample: testFindToJoin, shape: shapeFindToJoin,
 		}),
 		newRoute(s, endpoint[*ProductSearch]{
-			name:         EndpointSearchProducts,
-			unauthorized: unauthorizedJSON,
-			call:         Backend.SearchProducts,
-			sample:       func(*Labels) *ProductSearch { return testProductSearch() },
-			shape: func(_ *Labels, req Request, resp *ProductSearch, errMsg string) shaped {
-				found := resp != nil && len(resp.Products) > 0
-				return shaped{body: renderProducts(resp, req, errMsg), found: found, errMsg: errMsg}
-			},
-			precheck: func(req Request) (string, string, bool) {
-				if utf8.RuneCountInString(req.Query) < MinQueryRunes {
-					return "", OutcomeNotFound, true
-				}
-				return "", "", false
-			},
+			name: EndpointSearchProducts, unauthorized: unauthorizedJSON,
+			call: Backend.SearchProducts, sample: testProductSearch, shape: shapeProducts,
+			precheck: shortQuery("", OutcomeNotFound),
 		}),
 		newRoute(s, endpoint[*GlobalSearchResponse]{
-			name:         EndpointGlobalSearch,
-			unauthorized: unauthorizedJSON,
-			call:         Backend.GlobalSearch,
-			sample:       func(*Labels) *GlobalSearchResponse { return testGlobalSearch() },
-			shape: func(_ *Labels, _ Request, resp *GlobalSearchResponse, errMsg string) shaped {
-				out := shapeGlobalSearch(resp, errMsg)
-				return shaped{body: out, found: out.Found, errMsg: out.Error}
-			},
-			precheck: func(req Request) (string, string, bool) {
-				if utf8.RuneCountInString(req.Query) < MinQueryRunes {
-					return fmt.Sprintf("query must be at least %d characters", MinQueryRunes), OutcomeBadRequest, true
-				}
-				return "", "", false
-			},
+			name: EndpointGlobalSearch, unauthorized: unauthorizedJSON,
+			call: Backend.GlobalSearch, sample: testGlobalSearch, shape: shapeGlobalSearch,
+			precheck: shortQuery(fmt.Sprintf("query must be at least %d characters", MinQueryRunes), OutcomeBadRequest),
 		}),
+	}
+}
+
+// shortQuery is the precheck of the searches: a query under MinQueryRunes
+// cannot match anything worth showing, so it is answered with errMsg and
+// outcome without asking the Backend.
+func shortQuery(errMsg, outcome string) func(Request) (string, string, bool) {
+	return func(req Request) (string, string, bool) {
+		if utf8.RuneCountInString(req.Query) < MinQueryRunes {
+			return errMsg, outcome, true
+		}
+		return "", "", false
 	}
 }
 

@@ -24,13 +24,15 @@ const (
 // a cut description is at most MaxDescriptionRunes runes in all.
 const Ellipsis = "…"
 
-// The shaping functions below never modify what a Backend returned: a
+// The shaping functions below turn a Backend answer (possibly nil) and an
+// error message into the body sent to WAzion, one per endpoint, each of the
+// signature of endpoint.shape. They never modify what a Backend returned: a
 // Backend may hand out cached values shared by concurrent requests. They copy
 // whatever they need to change.
 
 // shapeCustomerInfo makes a sidePanel_CustomerInfo answer consistent: no
 // null arrays, found matching the customers, labels present.
-func shapeCustomerInfo(resp *CustomerInfoResponse, labels *Labels, errMsg string) *CustomerInfoResponse {
+func shapeCustomerInfo(labels *Labels, _ Request, resp *CustomerInfoResponse, errMsg string) shaped {
 	var out CustomerInfoResponse
 	if resp != nil {
 		out = *resp
@@ -43,7 +45,7 @@ func shapeCustomerInfo(resp *CustomerInfoResponse, labels *Labels, errMsg string
 	if errMsg != "" {
 		out.Error = errMsg
 	}
-	return &out
+	return shaped{body: &out, found: out.Found, errMsg: out.Error}
 }
 
 func nonNilCustomers(cs []Customer) []Customer {
@@ -64,8 +66,8 @@ func nonNilCustomers(cs []Customer) []Customer {
 	copy(out, cs)
 	for i := range out {
 		c := &out[i]
-		c.Orders = nonNilOrders(c.Orders)
-		c.AbandonedCarts = nonNilCarts(c.AbandonedCarts)
+		c.Orders = withItems(c.Orders, func(o *Order) *[]Item { return &o.Items })
+		c.AbandonedCarts = withItems(c.AbandonedCarts, func(a *AbandonedCart) *[]CartItem { return &a.Items })
 	}
 	return out
 }
@@ -87,29 +89,20 @@ func customerClean(c *Customer) bool {
 	return true
 }
 
-func nonNilOrders(os []Order) []Order {
-	out := make([]Order, len(os))
-	copy(out, os)
+// withItems copies xs, orders or carts, with every null list of items
+// made empty; it never returns nil.
+func withItems[T, Item any](xs []T, items func(*T) *[]Item) []T {
+	out := make([]T, len(xs))
+	copy(out, xs)
 	for i := range out {
-		if out[i].Items == nil {
-			out[i].Items = []Item{}
+		if p := items(&out[i]); *p == nil {
+			*p = []Item{}
 		}
 	}
 	return out
 }
 
-func nonNilCarts(cs []AbandonedCart) []AbandonedCart {
-	out := make([]AbandonedCart, len(cs))
-	copy(out, cs)
-	for i := range out {
-		if out[i].Items == nil {
-			out[i].Items = []CartItem{}
-		}
-	}
-	return out
-}
-
-func shapeInitialInfo(resp *InitialInfoResponse, errMsg string) *InitialInfoResponse {
+func shapeInitialInfo(_ *Labels, _ Request, resp *InitialInfoResponse, errMsg string) shaped {
 	var out InitialInfoResponse
 	if resp != nil {
 		out = *resp
@@ -117,10 +110,10 @@ func shapeInitialInfo(resp *InitialInfoResponse, errMsg string) *InitialInfoResp
 	if errMsg != "" {
 		out.Error = errMsg
 	}
-	return &out
+	return shaped{body: &out, found: out.Found, errMsg: out.Error}
 }
 
-func shapeFindToJoin(resp *FindToJoinResponse, errMsg string) *FindToJoinResponse {
+func shapeFindToJoin(_ *Labels, _ Request, resp *FindToJoinResponse, errMsg string) shaped {
 	var out FindToJoinResponse
 	if resp != nil {
 		out = *resp
@@ -131,13 +124,13 @@ func shapeFindToJoin(resp *FindToJoinResponse, errMsg string) *FindToJoinRespons
 	if errMsg != "" {
 		out.Error = errMsg
 	}
-	return &out
+	return shaped{body: &out, found: len(out.Customers) > 0, errMsg: out.Error}
 }
 
 // shapeGlobalSearch keeps the first MaxGlobalResults customers with distinct
 // phones (compared by digits), each with at most MaxGlobalOrders orders.
 // Customers without a phone are kept, deduplicated by id.
-func shapeGlobalSearch(resp *GlobalSearchResponse, errMsg string) *GlobalSearchResponse {
+func shapeGlobalSearch(_ *Labels, _ Request, resp *GlobalSearchResponse, errMsg string) shaped {
 	var out GlobalSearchResponse
 	if resp != nil {
 		out = *resp
@@ -171,7 +164,7 @@ func shapeGlobalSearch(resp *GlobalSearchResponse, errMsg string) *GlobalSearchR
 	if errMsg != "" {
 		out.Error = errMsg
 	}
-	return &out
+	return shaped{body: &out, found: out.Found, errMsg: out.Error}
 }
 
 // emptyRaw is sent as "raw" when a Backend has no source summary.
@@ -238,6 +231,12 @@ type aiVariant struct {
 	SKU   string  `json:"sku"`
 	URL   string  `json:"url"`
 	Price float64 `json:"price"`
+}
+
+// shapeProducts renders a product search in the format req asks for.
+func shapeProducts(_ *Labels, req Request, resp *ProductSearch, errMsg string) shaped {
+	found := resp != nil && len(resp.Products) > 0
+	return shaped{body: renderProducts(resp, req, errMsg), found: found, errMsg: errMsg}
 }
 
 // renderProducts renders a product search in the format req asks for. In

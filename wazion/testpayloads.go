@@ -73,7 +73,7 @@ func testInitialInfo(labels *Labels) *InitialInfoResponse {
 }
 
 // testFindToJoin is the sample of sidePanel_CustomerFindToJoin.
-func testFindToJoin() *FindToJoinResponse {
+func testFindToJoin(*Labels) *FindToJoinResponse {
 	return &FindToJoinResponse{Customers: []JoinCustomer{
 		{ID: "cust_123", Name: "Juan García", Email: "juan@email.com", Phone: "+34612345678"},
 		{ID: "cust_456", Name: "Juan Martínez", Email: "juanm@email.com", Phone: "+34687654321"},
@@ -82,7 +82,7 @@ func testFindToJoin() *FindToJoinResponse {
 
 // testProductSearch is the sample of search_Products, rendered in the
 // requested format like a real answer.
-func testProductSearch() *ProductSearch {
+func testProductSearch(*Labels) *ProductSearch {
 	return &ProductSearch{
 		Locale: "en",
 		Raw:    map[string]any{"source": "test", "query": "camiseta"},
@@ -112,7 +112,7 @@ func testProductSearch() *ProductSearch {
 }
 
 // testGlobalSearch is the sample of globalSearch.
-func testGlobalSearch() *GlobalSearchResponse {
+func testGlobalSearch(*Labels) *GlobalSearchResponse {
 	return &GlobalSearchResponse{
 		Found: true,
 		Customers: []GlobalCustomer{{

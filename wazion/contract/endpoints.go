@@ -82,10 +82,7 @@ func (c *checker) customerInfo(doc map[string]any, call Call) string {
 			c.str(cart, cp, "url", false)
 			items, _ := c.objects(cart, cp, "items", false)
 			for k, it := range items {
-				ip := fmt.Sprintf("%s.items[%d]", cp, k)
-				c.str(it, ip, "title", true)
-				c.num(it, ip, "quantity", true)
-				c.num(it, ip, "amount", true)
+				c.item(it, fmt.Sprintf("%s.items[%d]", cp, k))
 			}
 		}
 	}
@@ -133,9 +130,7 @@ func (c *checker) order(o map[string]any, op string) {
 	items, _ := c.objects(o, op, "items", false)
 	for k, it := range items {
 		ip := fmt.Sprintf("%s.items[%d]", op, k)
-		c.str(it, ip, "title", true)
-		c.num(it, ip, "quantity", true)
-		c.num(it, ip, "amount", true)
+		c.item(it, ip)
 		for _, key := range []string{"currentQuantity", "originalAmount", "discountedAmount", "discount", "refundedQuantity", "refundedAmount"} {
 			c.num(it, ip, key, false)
 		}
@@ -150,6 +145,14 @@ func (c *checker) order(o map[string]any, op string) {
 			c.str(tr, tp, key, false)
 		}
 	}
+}
+
+// item checks what every line of an order or an abandoned cart has, at
+// path ip.
+func (c *checker) item(it map[string]any, ip string) {
+	c.str(it, ip, "title", true)
+	c.num(it, ip, "quantity", true)
+	c.num(it, ip, "amount", true)
 }
 
 func (c *checker) initialInfo(doc map[string]any, call Call) string {
