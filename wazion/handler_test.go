@@ -108,7 +108,8 @@ func TestManyRelatedPhonesAreCapped(t *testing.T) {
 }
 
 // TestFiberLevelErrors covers errors fasthttp raises before any handler
-// runs: with ErrorHandler they keep WAzion's contract.
+// runs: with the error handler of Server.FiberConfig they keep WAzion's
+// contract.
 func TestFiberLevelErrors(t *testing.T) {
 	fake := &fakeBackend{name: "A"}
 	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: fake}})
