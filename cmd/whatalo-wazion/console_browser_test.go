@@ -184,7 +184,12 @@ func startDemo(t *testing.T) (base, password string) {
 // after a failing lookup, and a wrong password.
 func TestConsoleInBrowser(t *testing.T) {
 	base, password := startDemo(t)
-	shots := t.TempDir()
+	// CONSOLE_SCREENSHOTS keeps the screenshots in a directory of one's
+	// choice, to look at them.
+	shots := os.Getenv("CONSOLE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
 	p := page{t: t, ctx: newBrowser(t)}
 
 	p.signIn(base, "", password)

@@ -313,7 +313,9 @@
       s.upstream.remaining !== undefined ? 'Whatalo says ' + s.upstream.remaining + ' of ' + s.upstream.window_limit + ' left in its window' : ''));
     cards.append(statCard('Redis', s.redis ? el('span', { class: 'badge ' + (s.redis.status === 'ok' ? 'ready' : 'failed') }, s.redis.status) : 'not configured',
       s.redis ? (s.redis.reason || 'replicas share the budget, the cache and webhooks') : 'this process runs alone'));
-    $('upstream-caption').textContent = 'Last ' + s.per_minute.length + ' minutes; the dashed line is the limit of ' + s.upstream.limit + ' a minute.';
+    const busiest = Math.max(0, ...s.per_minute);
+    $('upstream-caption').textContent = 'Last ' + s.per_minute.length + ' minutes, against the limit of ' + s.upstream.limit + ' a minute' +
+      (s.upstream.limit > 4 * Math.max(1, busiest) ? ' (far above the busiest minute, ' + busiest + ' calls: the bars are scaled to it).' : ' (the dashed line).');
     drawChart(clear($('upstream-chart')), s.per_minute, s.upstream.limit);
     const tb = clear($('errors').tBodies[0]);
     for (const e of s.errors) {
@@ -331,21 +333,28 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  // drawChart draws calls per minute as bars under the limit's line.
+  // drawChart draws calls per minute as bars, one pixel of the SVG per
+  // pixel of the page. The limit's line shows when the calls come near it;
+  // far below it the bars are scaled to the busiest minute instead, so
+  // they stay readable.
   function drawChart(box, counts, limit) {
-    const W = 600, H = 140, top = 12, bottom = 18, left = 34;
-    const peak = Math.max(1, limit || 0, ...counts);
+    const W = Math.max(240, Math.round(box.clientWidth || 600)), H = 140, top = 12, bottom = 18, left = 34;
+    const busiest = Math.max(1, ...counts);
+    const showLimit = limit > 0 && limit <= 4 * busiest;
+    const peak = showLimit ? Math.max(limit, busiest) * 1.05 : busiest * 1.25;
     const y = (v) => top + (H - top - bottom) * (1 - v / peak);
-    const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Whatalo calls per minute' });
+    const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', 'aria-label': 'Whatalo calls per minute' });
     const bw = (W - left) / counts.length;
     counts.forEach((v, i) => {
       const r = svg('rect', { class: 'bar', x: left + i * bw + 1, y: y(v), width: Math.max(1, bw - 2), height: H - bottom - y(v) });
       r.append(svg('title', {}, v + ' calls, ' + (counts.length - 1 - i) + ' min ago'));
       s.append(r);
     });
-    if (limit) {
+    if (showLimit) {
       s.append(svg('line', { class: 'limit', x1: left, x2: W, y1: y(limit), y2: y(limit) }));
       s.append(svg('text', { x: 2, y: y(limit) + 3 }, String(limit)));
+    } else {
+      s.append(svg('text', { x: 2, y: y(busiest) + 3 }, String(busiest)));
     }
     s.append(svg('text', { x: 2, y: H - bottom + 3 }, '0'));
     s.append(svg('text', { x: left, y: H - 4 }, '-' + (counts.length - 1) + ' min'));
