@@ -30,6 +30,7 @@ type Config struct {
 	Cache       Cache   `yaml:"cache"`
 	Index       Index   `yaml:"index"`
 	Redis       Redis   `yaml:"redis"`
+	Console     Console `yaml:"console"`
 	Stores      []Store `yaml:"stores"`
 	// Source is where the configuration came from ("environment" or the
 	// file path), for messages.
@@ -107,6 +108,28 @@ type Redis struct {
 // Enabled reports whether a Redis is configured.
 func (r Redis) Enabled() bool { return r.URL != "" }
 
+// Console is the store owner's web console at /console/. It is off unless
+// enabled. The operator signs in with Password and sees every store; a
+// store owner signs in with the store's name and one of its WAzion tokens
+// and sees that store alone.
+type Console struct {
+	Enabled bool `yaml:"enabled"`
+	// Password is the operator's password; empty takes CONSOLE_PASSWORD
+	// from the environment, and without either only store owners sign in.
+	Password Secret `yaml:"password"`
+	// PublicURL is the address WAzion and Whatalo reach the service at,
+	// for the URLs the console shows; empty uses the address the browser
+	// opened the console at.
+	PublicURL string `yaml:"public_url"`
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
+
+// MinConsolePassword is the shortest operator password accepted: the
+// password opens every store, and sign-ins are only rate limited per
+// client address.
+const MinConsolePassword = 12
+
 // Store is one Whatalo store served to WAzion.
 type Store struct {
 	Name          string   `yaml:"name"`
@@ -179,6 +202,8 @@ const (
 	DefaultRedisReplicas  = 2
 	DefaultRedisKeyPrefix = "whatalo-wazion:"
 	DefaultRedisTimeout   = 50 * time.Millisecond
+
+	DefaultConsoleSessionTTL = 12 * time.Hour
 )
 
 var labelLanguages = map[string]bool{"es": true, "en": true, "pt": true, "fr": true, "de": true, "it": true}
@@ -219,6 +244,21 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 	}
 	c.Redis.URL = Secret(strings.TrimSpace(getenv("REDIS_URL")))
 	if c.Redis.ExpectedReplicas, err = envInt(getenv, "REDIS_EXPECTED_REPLICAS"); err != nil {
+		return nil, err
+	}
+	c.Console.Password = Secret(getenv("CONSOLE_PASSWORD"))
+	switch v := strings.ToLower(strings.TrimSpace(getenv("CONSOLE_ENABLED"))); v {
+	case "":
+		// A password alone is enough to ask for the console.
+		c.Console.Enabled = c.Console.Password != ""
+	case "true", "1", "yes":
+		c.Console.Enabled = true
+	case "false", "0", "no":
+	default:
+		return nil, fmt.Errorf("CONSOLE_ENABLED: %q is not true or false", v)
+	}
+	c.Console.PublicURL = strings.TrimSpace(getenv("CONSOLE_PUBLIC_URL"))
+	if c.Console.SessionTTL, err = envDuration(getenv, "CONSOLE_SESSION_TTL"); err != nil {
 		return nil, err
 	}
 	c.Stores = []Store{s}
@@ -345,6 +385,12 @@ func parse(data []byte, getenv func(string) string, source string) (*Config, err
 	if c.Redis.URL, err = expand(c.Redis.URL, getenv, "redis.url"); err != nil {
 		return nil, err
 	}
+	if c.Console.Password, err = expand(c.Console.Password, getenv, "console.password"); err != nil {
+		return nil, err
+	}
+	if c.Console.Enabled && c.Console.Password == "" {
+		c.Console.Password = Secret(getenv("CONSOLE_PASSWORD"))
+	}
 	for i := range c.Stores {
 		s := &c.Stores[i]
 		var err error
@@ -421,6 +467,7 @@ func (c *Config) applyDefaults() {
 	def(&c.Redis.ExpectedReplicas, DefaultRedisReplicas)
 	def(&c.Redis.KeyPrefix, DefaultRedisKeyPrefix)
 	def(&c.Redis.Timeout, DefaultRedisTimeout)
+	def(&c.Console.SessionTTL, DefaultConsoleSessionTTL)
 	for i := range c.Stores {
 		s := &c.Stores[i]
 		def(&s.BaseURL, DefaultBaseURL)
@@ -475,6 +522,7 @@ func (c *Config) Validate() error {
 		bad("cache.max_entries", "must not be negative")
 	}
 	c.validateRedis(bad)
+	c.validateConsole(bad)
 	if len(c.Stores) == 0 {
 		bad("stores", "at least one store is required")
 	}
@@ -637,6 +685,33 @@ func unknownPlaceholder(tmpl string, allowed []string) string {
 		}
 	}
 	return ""
+}
+
+// validateConsole checks the console section; no message quotes the
+// password.
+func (c *Config) validateConsole(bad func(field, format string, a ...any)) {
+	co := c.Console
+	if !co.Enabled {
+		return
+	}
+	name := func(yamlField, env string) string {
+		if c.Source == "environment" {
+			return env
+		}
+		return "console." + yamlField
+	}
+	if p := co.Password.Value(); p != "" && len([]rune(p)) < MinConsolePassword {
+		bad(name("password", "CONSOLE_PASSWORD"), "must be at least %d characters", MinConsolePassword)
+	}
+	if co.PublicURL != "" {
+		if u, err := url.Parse(co.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			bad(name("public_url", "CONSOLE_PUBLIC_URL"), "%q is not an http(s) URL such as https://crm.example.com", co.PublicURL)
+		}
+	}
+	if co.SessionTTL < time.Minute || co.SessionTTL > 7*24*time.Hour {
+		bad(name("session_ttl", "CONSOLE_SESSION_TTL"), "must be between 1m and 168h")
+	}
 }
 
 func validHeader(h string) bool {

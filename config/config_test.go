@@ -263,3 +263,68 @@ func TestRedisConfigErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleConfig(t *testing.T) {
+	base := map[string]string{"WHATALO_API_KEY": "wk_test_abcdef", "WAZION_TOKEN": "tok-1234567890"}
+	c, err := FromEnv(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Console.Enabled {
+		t.Errorf("the console is on without being asked for: %+v", c.Console)
+	}
+	withPassword := map[string]string{"CONSOLE_PASSWORD": "a-long-s3cret-password"}
+	for k, v := range base {
+		withPassword[k] = v
+	}
+	c, err = FromEnv(env(withPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Console.Enabled || c.Console.Password.Value() != "a-long-s3cret-password" || c.Console.SessionTTL != DefaultConsoleSessionTTL {
+		t.Errorf("with CONSOLE_PASSWORD: %+v", c.Console)
+	}
+	if s := fmt.Sprintf("%v %+v", c.Console, c.Console); strings.Contains(s, "s3cret") {
+		t.Errorf("printing the console settings shows the password: %s", s)
+	}
+
+	store := "stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n"
+	c, err = Parse([]byte("console:\n  enabled: true\n  public_url: https://crm.example.com\n  session_ttl: 1h\n"+store),
+		env(map[string]string{"CONSOLE_PASSWORD": "from-the-environment"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Console.Enabled || c.Console.Password.Value() != "from-the-environment" || c.Console.PublicURL != "https://crm.example.com" || c.Console.SessionTTL != time.Hour {
+		t.Errorf("from YAML: %+v", c.Console)
+	}
+	c, err = Parse([]byte(store), env(map[string]string{"CONSOLE_PASSWORD": "from-the-environment"}))
+	if err != nil || c.Console.Enabled {
+		t.Errorf("a YAML file without console: enables nothing: %v %+v", err, c.Console)
+	}
+}
+
+func TestConsoleConfigErrorsNameTheField(t *testing.T) {
+	store := "stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n"
+	for _, tt := range []struct{ yaml, want string }{
+		{"console:\n  enabled: true\n  password: sh0rt\n" + store, "console.password: must be at least 12"},
+		{"console:\n  enabled: true\n  public_url: crm.example.com\n" + store, "console.public_url"},
+		{"console:\n  enabled: true\n  session_ttl: 1s\n" + store, "console.session_ttl"},
+		{"console:\n  enabled: true\n  password: ${NOPE}\n" + store, "console.password: environment variable NOPE is not set"},
+	} {
+		_, err := Parse([]byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("yaml %q: err = %v, want %q", tt.yaml, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "sh0rt") {
+			t.Errorf("error %q shows the password", err)
+		}
+	}
+	_, err := FromEnv(env(map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "CONSOLE_ENABLED": "perhaps"}))
+	if err == nil || !strings.Contains(err.Error(), "CONSOLE_ENABLED") {
+		t.Errorf("CONSOLE_ENABLED=perhaps: err = %v", err)
+	}
+	_, err = FromEnv(env(map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "CONSOLE_PASSWORD": "short"}))
+	if err == nil || !strings.Contains(err.Error(), "CONSOLE_PASSWORD: must be at least 12") {
+		t.Errorf("CONSOLE_PASSWORD=short: err = %v", err)
+	}
+}

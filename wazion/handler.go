@@ -274,6 +274,7 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	d := time.Since(rec.start)
 	if s.observer != nil {
 		s.observer.ObserveRequest(rec.endpoint, rec.store, rec.outcome, d)
+		s.observeError(rec)
 	}
 	notes := rec.info.finish()
 	level := slog.LevelInfo

@@ -107,6 +107,7 @@ type Server struct {
 	logger    *slog.Logger
 	observer  Observer
 	answerObs AnswerObserver              // observer, when it also counts reused answers
+	errorObs  ErrorObserver               // observer, when it also hears errored answers
 	encoder   func(v any) ([]byte, error) // nil: encoding/json
 	routes    []*route                    // in Endpoints order
 	byName    map[string]*route           // by lower-case name
@@ -130,6 +131,7 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		bufs:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	s.answerObs, _ = opts.Observer.(AnswerObserver)
+	s.errorObs, _ = opts.Observer.(ErrorObserver)
 	if s.bodyLimit <= 0 {
 		s.bodyLimit = DefaultBodyLimit
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
@@ -38,6 +41,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer fakeSrv.Close()
 	fakeURL := "http://" + fakeLn.Addr().String()
 
+	// The console's operator password is new each run: the demo listens
+	// on a port others on the machine may reach.
+	consolePassword := demoConsolePassword()
 	demoEnv := map[string]string{
 		"WHATALO_API_KEY":        demoAPIKey,
 		"WAZION_TOKEN":           demoToken,
@@ -46,7 +52,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		"WHATALO_WEBHOOK_SECRET": demoWebhookSecret,
 		// The demo is one offline process: a REDIS_URL in the shell must not
 		// turn it into a replica of something else.
-		"REDIS_URL": "",
+		"REDIS_URL":        "",
+		"CONSOLE_ENABLED":  "true",
+		"CONSOLE_PASSWORD": consolePassword,
 	}
 	cfg, err := loadConfig("", func(k string) string {
 		if v, ok := demoEnv[k]; ok {
@@ -58,7 +66,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	return serveConfig(ctx, cfg, stderr, func(addr net.Addr) {
-		printDemo(stdout, baseURL(addr), fakeURL)
+		printDemo(stdout, baseURL(addr), fakeURL, consolePassword)
 	})
 }
 
@@ -74,7 +82,15 @@ func baseURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func printDemo(w io.Writer, base, fakeURL string) {
+// demoConsolePassword is a random operator password for the demo's
+// console.
+func demoConsolePassword() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:]) // never fails, see crypto/rand.Read
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func printDemo(w io.Writer, base, fakeURL, consolePassword string) {
 	q := func(kv ...string) string {
 		v := url.Values{"token": {demoToken}}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -98,6 +114,8 @@ Ready-to-paste requests:
   curl %s/metrics
 Check it the way WAzion calls it:
   go run ./cmd/whatalo-wazion selftest --public-url %s --token %s
+Console (setup, status, preview): %s/console/
+  operator password: %s    (or store "%s" with token %s)
 Press Ctrl-C to stop.
 `, base, demoToken, fakeURL, demoAPIKey,
 		base, q("phone", "+18095551234"),
@@ -110,5 +128,6 @@ Press Ctrl-C to stop.
 		base, q("query", "1001"),
 		base, q("phone", "+18095551234", "test", "true"),
 		base,
-		base, demoToken)
+		base, demoToken,
+		base, consolePassword, config.DefaultStoreName, demoToken)
 }

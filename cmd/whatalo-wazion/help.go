@@ -23,6 +23,7 @@ var configEnv = []string{
 	"CUSTOMER_URL_TEMPLATE", "ORDER_URL_TEMPLATE", "PRODUCT_URL_TEMPLATE",
 	"WAZION_MARGIN", "WAZION_ANSWER_TTL", "REDIS_URL", "REDIS_EXPECTED_REPLICAS",
 	"LISTEN_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE", "LOG_LEVEL",
+	"CONSOLE_PASSWORD", "CONSOLE_ENABLED", "CONSOLE_PUBLIC_URL", "CONSOLE_SESSION_TTL",
 }
 
 // envDocs says in a line what each environment variable is; the README's
@@ -49,6 +50,10 @@ var envDocs = map[string]string{
 	"TLS_CERT_FILE":           "serve HTTPS with this certificate (wins over the file)",
 	"TLS_KEY_FILE":            "its private key (wins over the file)",
 	"LOG_LEVEL":               "debug, info, warn or error (wins over the file)",
+	"CONSOLE_PASSWORD":        "operator password of the /console/ web console (turns it on)",
+	"CONSOLE_ENABLED":         "true or false: the console (default: on when a password is set)",
+	"CONSOLE_PUBLIC_URL":      "the address the console shows in the URLs to paste into WAzion",
+	"CONSOLE_SESSION_TTL":     "how long a console sign-in lasts (default 12h)",
 }
 
 // helps holds every subcommand's help, by its flag set's name.

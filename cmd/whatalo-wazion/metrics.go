@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/whatalo-wazion/whatalo-wazion/wazion/console"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
@@ -70,6 +71,10 @@ type metrics struct {
 	indexKeys       *prometheus.GaugeVec
 	indexLastSync   *prometheus.GaugeVec
 	webhooks        *prometheus.CounterVec
+
+	// console is the console's history (console.go); nil, recording
+	// nothing, when the console is off.
+	console *console.Recorder
 }
 
 func newMetrics() *metrics {
@@ -200,6 +205,8 @@ func (m *metrics) cacheObserver(store string) func(kind, result string) {
 func (m *metrics) storeObserver(store string) whatalo.Observer {
 	l := prometheus.Labels{"store": store}
 	return &upstreamObserver{
+		store:     store,
+		console:   m.console,
 		requests:  m.upstream.MustCurryWith(l),
 		latency:   m.upstreamLatency.MustCurryWith(l),
 		wait:      m.limiterWait.MustCurryWith(l),
@@ -226,6 +233,8 @@ func (m *metrics) watchIndexState(stores []string, state func(store string) stri
 // upstreamObserver is the whatalo.Observer of one store, with the store
 // label already applied.
 type upstreamObserver struct {
+	store     string
+	console   *console.Recorder
 	requests  *prometheus.CounterVec
 	latency   prometheus.ObserverVec
 	wait      prometheus.ObserverVec
@@ -246,6 +255,7 @@ var _ whatalo.Observer = (*upstreamObserver)(nil)
 func (o *upstreamObserver) ObserveRequest(route string, status int, d time.Duration) {
 	o.requests.WithLabelValues(route, statusLabel(status)).Inc()
 	o.latency.WithLabelValues(route).Observe(d.Seconds())
+	o.console.ObserveUpstream(o.store, time.Now())
 }
 
 func (o *upstreamObserver) ObserveLimiterWait(p whatalo.Priority, d time.Duration) {

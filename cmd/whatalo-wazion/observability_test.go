@@ -523,7 +523,7 @@ stores:
 // promises: asking twice for the same customer shows on /metrics as cache
 // hits.
 func TestDemoCacheHitsClimb(t *testing.T) {
-	base := startDemo(t, nil)
+	base := startDemo(t, nil).base
 	u := base + "/wazion/" + wazion.EndpointCustomerInfo + "?token=" + demoToken + "&phone=%2B18095551234"
 	// Answered without Whatalo: a cached lookup, or a recent answer sent
 	// again.

@@ -210,7 +210,7 @@ func checkReadmeCurls(t *testing.T, lines []string) {
 	t.Helper()
 	// The tip promises a reused answer within answer_ttl; a slow machine
 	// must not let the second request arrive after it.
-	base := startDemo(t, map[string]string{"WAZION_ANSWER_TTL": "1m"})
+	base := startDemo(t, map[string]string{"WAZION_ANSWER_TTL": "1m"}).base
 	// The README's fake runs on port 8090 as `go run ./cmd/whatalo-fake`
 	// starts it: the same fake, with the demo store and its default key.
 	fake := whatalotest.NewServer(t, whatalotest.DemoSeed())
@@ -293,9 +293,16 @@ func checkReadmeCurls(t *testing.T, lines []string) {
 	}
 }
 
-// startDemo runs the demo on a free loopback port until the test ends and
-// returns its base URL.
-func startDemo(t *testing.T, extraEnv map[string]string) string {
+// demoRun is a demo started by startDemo.
+type demoRun struct {
+	base     string // http://127.0.0.1:PORT
+	password string // the console's operator password it printed
+}
+
+// startDemo runs the demo as a user would, on a free loopback port, until
+// the test ends, and waits until its index is ready and its first sync's
+// changes applied (they drop recent answers): the state the demo stays in.
+func startDemo(t *testing.T, extraEnv map[string]string) demoRun {
 	t.Helper()
 	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}
 	for k, v := range extraEnv {
@@ -309,30 +316,31 @@ func startDemo(t *testing.T, extraEnv map[string]string) string {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
-	})
-	var base string
-	eventually(t, 10*time.Second, "the demo banner", func() bool {
-		line, _, _ := strings.Cut(stdout.String(), "\n")
-		if i := strings.Index(line, " on http://"); i >= 0 {
-			base = strings.TrimSpace(line[i+len(" on "):])
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
 		}
-		return base != ""
 	})
-	// Ready, and its first sync's changes applied (they drop recent
-	// answers): the state the demo stays in.
+	var d demoRun
+	consoleLine := regexp.MustCompile(`Console \(setup, status, preview\): (http://\S+)/console/\n\s+operator password: (\S+)`)
+	eventually(t, 15*time.Second, "the demo's banner with the console's address and password", func() bool {
+		m := consoleLine.FindStringSubmatch(stdout.String())
+		if m != nil {
+			d.base, d.password = m[1], m[2]
+		}
+		return m != nil
+	})
 	eventually(t, 10*time.Second, "the demo's index", func() bool {
-		status, _ := doRequest(t, http.MethodGet, base+"/readyz", "", nil)
-		return status == http.StatusOK && scrapeURL(t, base+"/metrics").sum("whatalo_wazion_index_last_sync_timestamp_seconds") > 0
+		status, _ := doRequest(t, http.MethodGet, d.base+"/readyz", "", nil)
+		return status == http.StatusOK && scrapeURL(t, d.base+"/metrics").sum("whatalo_wazion_index_last_sync_timestamp_seconds") > 0
 	})
-	return base
+	return d
 }
 
 // checkReadmeMetrics: every metric a query names exists on a running
 // service's /metrics.
 func checkReadmeMetrics(t *testing.T, where, text string) {
 	t.Helper()
-	base := startDemo(t, nil)
+	base := startDemo(t, nil).base
 	for _, path := range []string{
 		"/wazion/sidePanel_CustomerInfo?token=demo-token&phone=%2B18095551234",
 		"/wazion/sidePanel_CustomerInfo?token=demo-token&phone=%2B18095550000",

@@ -30,7 +30,8 @@ type service struct {
 	stores   []string // names in configuration order
 	metrics  *metrics
 	wazion   *wazion.Server
-	sharing  *sharing // other replicas, through Redis; nil without
+	sharing  *sharing                   // other replicas, through Redis; nil without
+	clients  map[string]*whatalo.Client // by store, for the console
 	// answers is tenants once built, for the backends' OnChange, which a
 	// message from another replica may call before.
 	answers atomic.Pointer[wazion.Tenants]
@@ -43,7 +44,8 @@ type service struct {
 // newService builds every part from the configuration. It makes no
 // network call: stores are probed by the background work and /readyz.
 func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
-	s := &service{cfg: cfg, log: log, backends: map[string]*adapter.Backend{}, metrics: newMetrics()}
+	s := &service{cfg: cfg, log: log, backends: map[string]*adapter.Backend{}, clients: map[string]*whatalo.Client{}, metrics: newMetrics()}
+	s.metrics.console = newConsoleRecorder(cfg)
 	if s.sharing, err = newSharing(cfg, log); err != nil {
 		return nil, err
 	}
@@ -75,6 +77,7 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", sc.Name, err)
 		}
+		s.clients[sc.Name] = client
 		opts := backendOptions(cfg, sc, log, s.metrics)
 		name := sc.Name
 		opts.OnChange = func() {
@@ -113,6 +116,10 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 	})
 	s.app = fiber.New(s.wazion.FiberConfig(fiberConfig(cfg)))
 	s.routes()
+	// The console comes last: its previews go through every route above.
+	if err := s.mountConsole(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

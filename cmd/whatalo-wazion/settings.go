@@ -160,6 +160,12 @@ func buildStoreSettings(cfg *config.Config, sc config.Store, base, method, auth 
 	if showToken {
 		shown = tok.Value()
 	}
+	return storeSettingsShowing(cfg, sc, base, method, auth, shown)
+}
+
+// storeSettingsShowing is buildStoreSettings with the token shown as
+// shown (the console masks it more than the command does).
+func storeSettingsShowing(cfg *config.Config, sc config.Store, base, method, auth, shown string) storeSettings {
 	ss := storeSettings{
 		Store:                sc.Name,
 		Method:               method,

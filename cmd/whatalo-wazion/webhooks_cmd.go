@@ -136,9 +136,6 @@ func runWebhooksRegister(ctx context.Context, args []string, getenv func(string)
 	if len(pos) > 0 {
 		return fmt.Errorf("webhooks register: unexpected argument %q", pos[0])
 	}
-	if err := checkWebhookURL(*rawURL); err != nil {
-		return fmt.Errorf("webhooks register: %w", err)
-	}
 	if *storeName == "" {
 		// The URL names the store it serves; take that one when it exists.
 		if name, ok := routeStore(*rawURL); ok {
@@ -151,32 +148,10 @@ func runWebhooksRegister(ctx context.Context, args []string, getenv func(string)
 	if err != nil {
 		return err
 	}
-	if name, ok := routeStore(*rawURL); !ok || name != sc.Name {
-		want := expectedWebhookURL(*rawURL, sc.Name)
-		if !*force {
-			return fmt.Errorf("webhooks register: %s is not where the service receives store %s's webhooks: "+
-				"use --url %s (or pass --force to register it anyway)", *rawURL, sc.Name, want)
-		}
-		fmt.Fprintf(stderr, "warning: the service receives store %s's webhooks at %s; %s does not end with %s%s\n", sc.Name, want, *rawURL, webhookRoute, sc.Name)
-	}
-
-	existing, _, err := client.Webhooks.List(ctx)
+	w, err := registerWebhook(ctx, client, sc.Name, *rawURL, *secret, *force, func(msg string) {
+		fmt.Fprintf(stderr, "warning: %s\n", msg)
+	})
 	if err != nil {
-		return fmt.Errorf("webhooks register: list existing subscriptions: %w", err)
-	}
-	for _, w := range existing {
-		if w.URL == *rawURL && !*force {
-			return fmt.Errorf("webhooks register: %s already has subscription %s (its secret cannot be shown again); "+
-				"delete it in Whatalo's dashboard and register again, or pass --force to add a second one", w.URL, w.ID)
-		}
-	}
-
-	w, _, err := client.Webhooks.Create(ctx, whatalo.WebhookInput{URL: *rawURL, Events: serviceWebhookEvents, Secret: *secret})
-	if err != nil {
-		var we *whatalo.Error
-		if errors.As(err, &we) && len(we.FieldErrors()) > 0 {
-			return fmt.Errorf("webhooks register: %w (%s)", err, fieldErrors(we))
-		}
 		return fmt.Errorf("webhooks register: %w", err)
 	}
 	fmt.Fprintf(stdout, "Created webhook subscription %s for store %s\n", w.ID, sc.Name)
@@ -195,6 +170,43 @@ func runWebhooksRegister(ctx context.Context, args []string, getenv func(string)
 		fmt.Fprintln(stderr, "warning: Whatalo returned no secret; deliveries cannot be verified. Delete this subscription and register again with --secret.")
 	}
 	return nil
+}
+
+// registerWebhook subscribes rawURL to serviceWebhookEvents for store,
+// signed with secret (empty: Whatalo generates one). It refuses a URL that
+// is not https or already has a subscription, unless force; warn hears
+// about a URL that does not end in the store's webhook path.
+func registerWebhook(ctx context.Context, client *whatalo.Client, store, rawURL, secret string, force bool, warn func(string)) (*whatalo.Webhook, error) {
+	if err := checkWebhookURL(rawURL); err != nil {
+		return nil, err
+	}
+	if name, ok := routeStore(rawURL); !ok || name != store {
+		want := expectedWebhookURL(rawURL, store)
+		if !force {
+			return nil, fmt.Errorf("%s is not where the service receives store %s's webhooks: "+
+				"use --url %s (or pass --force to register it anyway)", rawURL, store, want)
+		}
+		warn(fmt.Sprintf("the service receives store %s's webhooks at %s; %s does not end with %s%s", store, want, rawURL, webhookRoute, store))
+	}
+	existing, _, err := client.Webhooks.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list existing subscriptions: %w", err)
+	}
+	for _, w := range existing {
+		if w.URL == rawURL && !force {
+			return nil, fmt.Errorf("%s already has subscription %s (its secret cannot be shown again); "+
+				"delete it in Whatalo's dashboard and register again, or pass --force to add a second one", w.URL, w.ID)
+		}
+	}
+	w, _, err := client.Webhooks.Create(ctx, whatalo.WebhookInput{URL: rawURL, Events: serviceWebhookEvents, Secret: secret})
+	if err != nil {
+		var we *whatalo.Error
+		if errors.As(err, &we) && len(we.FieldErrors()) > 0 {
+			return nil, fmt.Errorf("%w (%s)", err, fieldErrors(we))
+		}
+		return nil, err
+	}
+	return w, nil
 }
 
 // checkWebhookURL accepts only absolute https URLs: Whatalo refuses http,
