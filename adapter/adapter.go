@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -43,7 +43,7 @@ type Options struct {
 	// InternalNotesPanel: in the panel, marked, never in the AI text).
 	InternalNotes InternalNotes
 	// Cache configures the per-store cache.
-	Cache CacheOptions
+	Cache cache.Options
 	// Index configures the phone index that Run keeps.
 	Index IndexOptions
 	// WebhookSecret signs this store's webhook deliveries. Empty: every
@@ -81,7 +81,7 @@ type Observer interface {
 type Backend struct {
 	client *whatalo.Client
 	opts   Options
-	cache  *Cache
+	cache  *cache.Cache
 	carts  *carts
 	phones *phone.Normalizer
 	labels *wazion.Labels
@@ -137,15 +137,6 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		opts.Cache.Now = opts.Now
 	}
 	opts.Index = opts.Index.withDefaults()
-	ttl := make(map[string]time.Duration, len(opts.Cache.TTL)+2)
-	maps.Copy(ttl, opts.Cache.TTL)
-	if ttl[KindOrdersWatched] <= 0 {
-		ttl[KindOrdersWatched] = DefaultWatchedOrdersTTL
-	}
-	if ttl[KindOrderVersion] <= 0 {
-		ttl[KindOrderVersion] = DefaultOrderVersionTTL
-	}
-	opts.Cache.TTL = ttl
 	if opts.Shared.Replica == "" {
 		opts.Shared.Replica = newReplicaName()
 	}
@@ -156,7 +147,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 	b := &Backend{
 		client:   client,
 		opts:     opts,
-		cache:    NewCache(opts.Cache),
+		cache:    cache.New(opts.Cache),
 		carts:    newCarts(),
 		phones:   phone.NewNormalizer(phone.Options{}),
 		labels:   wazion.LabelsFor(opts.Language),
@@ -174,8 +165,8 @@ func New(client *whatalo.Client, opts Options) *Backend {
 // Name is the store's name.
 func (b *Backend) Name() string { return b.opts.Name }
 
-// Close releases the cache's janitor and ends the background fetches
-// started by webhooks. Run ends with its own context.
+// Close ends the cache's background work, waiting for it, and the
+// background fetches started by webhooks. Run ends with its own context.
 func (b *Backend) Close() {
 	b.stopBg()
 	b.cache.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -606,21 +607,21 @@ func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
 	}
 	del, set := b.cache.Delete, b.cache.Set
 	if !shared {
-		del, set = b.cache.deleteLocal, b.cache.setLocal
+		del, set = b.cache.DeleteLocal, b.cache.SetLocal
 	}
 	for _, ch := range changes {
 		for _, k := range []string{ch.oldPhone, ch.newPhone} {
 			if k != "" {
-				del(KindPhone, k)
+				del(cache.KindPhone, k)
 			}
 		}
 		for _, k := range []string{ch.oldEmail, ch.newEmail} {
 			if k != "" {
-				del(KindEmail, k)
+				del(cache.KindEmail, k)
 			}
 		}
 		if ch.e == nil {
-			del(KindCustomer, ch.id)
+			del(cache.KindCustomer, ch.id)
 			continue
 		}
 		if !force {
@@ -630,7 +631,7 @@ func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
 			}
 		}
 		c := ch.e.customer()
-		set(KindCustomer, ch.id, &c)
+		set(cache.KindCustomer, ch.id, &c)
 	}
 }
 

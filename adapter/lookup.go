@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -35,7 +36,7 @@ const maxPhoneSearchPages = 2
 // storeInfo returns the store's settings, cached for a long time. Callers
 // fall back to configuration when it fails.
 func (b *Backend) storeInfo(ctx context.Context) (*whatalo.Store, error) {
-	s, res, err := Fetch(ctx, b.cache, KindStore, "store", func(ctx context.Context) (*whatalo.Store, error) {
+	s, res, err := cache.Fetch(ctx, b.cache, cache.KindStore, "store", func(ctx context.Context) (*whatalo.Store, error) {
 		s, _, err := b.client.Store.Get(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("fetch store info: %w", err)
@@ -144,11 +145,11 @@ func (b *Backend) customersByPhones(ctx context.Context, phones []string) ([]wha
 func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatalo.Customer, error) {
 	if cs, ok := b.indexedByPhone(key); ok {
 		// The index is the phone cache in effect: nothing went upstream.
-		b.cache.observe(KindPhone, ResultHit)
-		annotateCache(ctx, ResultHit)
+		b.cache.Observe(cache.KindPhone, cache.ResultHit)
+		annotateCache(ctx, cache.ResultHit)
 		return cs, nil
 	}
-	cs, res, err := Fetch(ctx, b.cache, KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
+	cs, res, err := cache.Fetch(ctx, b.cache, cache.KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		region := b.region(ctx)
 		return b.searchCustomers(ctx, phone.SearchText(key), func(c *whatalo.Customer) bool {
 			return b.customerPhoneKey(c, region) == key
@@ -192,11 +193,11 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 		return nil, nil
 	}
 	if cs, ok := b.indexedByEmail(email); ok {
-		b.cache.observe(KindEmail, ResultHit)
-		annotateCache(ctx, ResultHit)
+		b.cache.Observe(cache.KindEmail, cache.ResultHit)
+		annotateCache(ctx, cache.ResultHit)
 		return cs, nil
 	}
-	cs, res, err := Fetch(ctx, b.cache, KindEmail, email, func(ctx context.Context) ([]whatalo.Customer, error) {
+	cs, res, err := cache.Fetch(ctx, b.cache, cache.KindEmail, email, func(ctx context.Context) ([]whatalo.Customer, error) {
 		return b.searchCustomers(ctx, email, func(c *whatalo.Customer) bool {
 			return strings.EqualFold(strings.TrimSpace(c.Email), email)
 		})
@@ -213,7 +214,7 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 // without items.
 func (b *Backend) recentOrders(ctx context.Context, customerID string, n int) ([]whatalo.Order, error) {
 	kind, key := b.ordersKind(customerID)
-	os, res, err := Fetch(ctx, b.cache, kind, key, func(ctx context.Context) ([]whatalo.Order, error) {
+	os, res, err := cache.Fetch(ctx, b.cache, kind, key, func(ctx context.Context) ([]whatalo.Order, error) {
 		os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{
 			CustomerID: customerID, Sort: "created_at", Order: "desc", PerPage: b.opts.OrdersCount,
 		})
@@ -249,10 +250,10 @@ func (b *Backend) onlyOrder(ctx context.Context, c whatalo.Customer) ([]whatalo.
 		}
 		return []whatalo.Order{*o}, nil
 	}
-	os, res, err := Fetch(ctx, b.cache, kind, key, load)
+	os, res, err := cache.Fetch(ctx, b.cache, kind, key, load)
 	if err == nil && len(os) == 1 && os[0].ID != c.LastOrderID {
 		b.cache.Delete(kind, key)
-		os, res, err = Fetch(ctx, b.cache, kind, key, load)
+		os, res, err = cache.Fetch(ctx, b.cache, kind, key, load)
 	}
 	annotateCache(ctx, res)
 	if err != nil {
@@ -269,11 +270,11 @@ const onlyOrderSuffix = "#only"
 // it a new one.
 func (b *Backend) orderDetail(ctx context.Context, listed whatalo.Order) (*whatalo.Order, error) {
 	id := listed.ID
-	kind, key := KindOrder, id
+	kind, key := cache.KindOrder, id
 	if !listed.UpdatedAt.IsZero() {
-		kind, key = KindOrderVersion, id+"@"+strconv.FormatInt(listed.UpdatedAt.UnixNano(), 10)
+		kind, key = cache.KindOrderVersion, id+"@"+strconv.FormatInt(listed.UpdatedAt.UnixNano(), 10)
 	}
-	o, res, err := Fetch(ctx, b.cache, kind, key, func(ctx context.Context) (*whatalo.Order, error) {
+	o, res, err := cache.Fetch(ctx, b.cache, kind, key, func(ctx context.Context) (*whatalo.Order, error) {
 		o, _, err := b.client.Orders.Get(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("fetch order %s: %w", id, err)
@@ -312,7 +313,7 @@ func (b *Backend) orderByNumber(ctx context.Context, number string) (*whatalo.Or
 	if n == "" {
 		return nil, nil
 	}
-	os, res, err := Fetch(ctx, b.cache, KindOrderSearch, n, func(ctx context.Context) ([]whatalo.Order, error) {
+	os, res, err := cache.Fetch(ctx, b.cache, cache.KindOrderSearch, n, func(ctx context.Context) ([]whatalo.Order, error) {
 		os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{Search: n, PerPage: 25})
 		if err != nil {
 			return nil, fmt.Errorf("search orders %q: %w", n, err)
@@ -333,7 +334,7 @@ func (b *Backend) orderByNumber(ctx context.Context, number string) (*whatalo.Or
 
 // customer returns one customer by id.
 func (b *Backend) customer(ctx context.Context, id string) (*whatalo.Customer, error) {
-	c, res, err := Fetch(ctx, b.cache, KindCustomer, id, func(ctx context.Context) (*whatalo.Customer, error) {
+	c, res, err := cache.Fetch(ctx, b.cache, cache.KindCustomer, id, func(ctx context.Context) (*whatalo.Customer, error) {
 		c, _, err := b.client.Customers.Get(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("fetch customer %s: %w", id, err)

@@ -8,19 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
 // Order feed defaults.
 const (
-	// DefaultWatchedOrdersTTL is how long a customer's order list stays
-	// fresh while the order feed reports every change within a refresh
-	// interval: the TTL is then only a backstop.
-	DefaultWatchedOrdersTTL = time.Hour
-	// DefaultOrderVersionTTL is how long an order's details are kept under
-	// its updated_at. A change to the order gives it a new updated_at, and
-	// so a new key: the old details are never served for it.
-	DefaultOrderVersionTTL = 6 * time.Hour
 	// maxFeedPages bounds one poll of the feed. Past it, more orders
 	// changed in one interval than are worth reading one by one, and every
 	// watched order list is dropped instead.
@@ -31,9 +24,9 @@ const (
 // (the index's refresh interval, at least 30 s), and drops the cached order lists of the customers whose orders
 // changed: one call a minute keeps every order list fresh, where a TTL
 // would re-read each customer's list every minute. While the feed is live,
-// order lists are cached under KindOrdersWatched with a long TTL; when it
+// order lists are cached under cache.KindOrdersWatched with a long TTL; when it
 // stops (no successful poll for three intervals), lookups go back to
-// KindOrders and its short TTL.
+// cache.KindOrders and its short TTL.
 //
 // Whatalo sends no event for deleted orders and its list has no
 // deleted-since filter; a deleted order stays in a watched list until the
@@ -72,18 +65,18 @@ func (b *Backend) feedEnabled() bool {
 // under now.
 func (b *Backend) ordersKind(customerID string) (kind, key string) {
 	if b.feedEnabled() && b.feed.live(b.now(), 3*b.feedInterval()) {
-		return KindOrdersWatched, b.feed.watchedKey(customerID)
+		return cache.KindOrdersWatched, b.feed.watchedKey(customerID)
 	}
-	return KindOrders, customerID
+	return cache.KindOrders, customerID
 }
 
 // forgetOrders drops every cached order list of a customer.
 func (b *Backend) forgetOrders(customerID string) {
 	watched := b.feed.watchedKey(customerID)
-	b.cache.Delete(KindOrders, customerID)
-	b.cache.Delete(KindOrders, customerID+onlyOrderSuffix)
-	b.cache.Delete(KindOrdersWatched, watched)
-	b.cache.Delete(KindOrdersWatched, watched+onlyOrderSuffix)
+	b.cache.Delete(cache.KindOrders, customerID)
+	b.cache.Delete(cache.KindOrders, customerID+onlyOrderSuffix)
+	b.cache.Delete(cache.KindOrdersWatched, watched)
+	b.cache.Delete(cache.KindOrdersWatched, watched+onlyOrderSuffix)
 }
 
 // minFeedInterval bounds how often the feed polls, whatever the index's
@@ -211,7 +204,7 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 			b.orderChanged(o.CustomerID, o.ID, !ok || known.LastOrderID != o.ID)
 		}
 		if o.OrderNumber != 0 {
-			b.cache.Delete(KindOrderSearch, strconv.Itoa(o.OrderNumber))
+			b.cache.Delete(cache.KindOrderSearch, strconv.Itoa(o.OrderNumber))
 		}
 	}
 	b.feed.watermark = newest

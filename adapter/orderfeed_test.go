@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
@@ -28,26 +29,26 @@ func TestOrderFeedKeepsOrderListsFresh(t *testing.T) {
 		o.Index.MaxAge = time.Hour
 		// Without the feed these lists would stay an hour: only the
 		// feed can bring the new order below.
-		o.Cache.TTL = map[string]time.Duration{KindOrders: time.Hour, KindPhone: time.Hour, KindCustomer: time.Hour}
+		o.Cache.TTL = map[string]time.Duration{cache.KindOrders: time.Hour, cache.KindPhone: time.Hour, cache.KindCustomer: time.Hour}
 	})
-	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrders {
+	if kind, _ := e.b.ordersKind(ixMaria); kind != cache.KindOrders {
 		t.Fatalf("order lists cached as %s before the feed's first poll", kind)
 	}
 	e.poll(t)
-	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrdersWatched {
+	if kind, _ := e.b.ordersKind(ixMaria); kind != cache.KindOrdersWatched {
 		t.Fatalf("order lists cached as %s with the feed live", kind)
 	}
 
 	before := e.info(t, ixMariaPhone)
 	n := len(before.Customers[0].Orders)
-	if _, ok := e.b.cache.Get(KindOrdersWatched, e.b.feed.watchedKey(ixMaria)); !ok {
+	if _, ok := e.b.cache.Get(cache.KindOrdersWatched, e.b.feed.watchedKey(ixMaria)); !ok {
 		t.Fatal("the order list is not cached as watched")
 	}
 	lists, _ := e.orderCalls()
 
 	// A poll with nothing new drops nothing.
 	e.poll(t)
-	if _, ok := e.b.cache.Get(KindOrdersWatched, e.b.feed.watchedKey(ixMaria)); !ok {
+	if _, ok := e.b.cache.Get(cache.KindOrdersWatched, e.b.feed.watchedKey(ixMaria)); !ok {
 		t.Fatal("a poll without changes dropped the order list")
 	}
 
@@ -68,11 +69,11 @@ func TestOrderFeedKeepsOrderListsFresh(t *testing.T) {
 	// A feed that stops answering stops vouching for the lists after
 	// three of its intervals (here the index's hour).
 	e.clock.Advance(2 * time.Hour)
-	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrdersWatched {
+	if kind, _ := e.b.ordersKind(ixMaria); kind != cache.KindOrdersWatched {
 		t.Errorf("order lists cached as %s with the feed's last poll 2 h ago (interval 1 h)", kind)
 	}
 	e.clock.Advance(2 * time.Hour)
-	if kind, _ := e.b.ordersKind(ixMaria); kind != KindOrders {
+	if kind, _ := e.b.ordersKind(ixMaria); kind != cache.KindOrders {
 		t.Errorf("order lists cached as %s with the feed's last poll 4 h ago (interval 1 h)", kind)
 	}
 }
@@ -90,12 +91,12 @@ func TestOrderFeedBurstDropsWatchedLists(t *testing.T) {
 	}
 	// The watermark moved past them: the next poll is a normal one.
 	gen = e.b.feed.gen.Load()
-	e.b.cache.Set(KindOrdersWatched, e.b.feed.watchedKey("someone"), []whatalo.Order{{ID: "x"}})
+	e.b.cache.Set(cache.KindOrdersWatched, e.b.feed.watchedKey("someone"), []whatalo.Order{{ID: "x"}})
 	e.poll(t)
 	if e.b.feed.gen.Load() != gen {
 		t.Error("a poll without changes after a burst dropped the watched lists again")
 	}
-	if _, ok := e.b.cache.Get(KindOrdersWatched, e.b.feed.watchedKey("someone")); !ok {
+	if _, ok := e.b.cache.Get(cache.KindOrdersWatched, e.b.feed.watchedKey("someone")); !ok {
 		t.Error("a poll without changes dropped an unrelated list")
 	}
 }

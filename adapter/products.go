@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -30,7 +31,7 @@ func (b *Backend) SearchProducts(ctx context.Context, req wazion.Request) (*wazi
 	if utf8.RuneCountInString(q) < 2 {
 		return out, nil
 	}
-	page, res, err := Fetch(ctx, b.cache, KindProducts, strings.ToLower(q), func(ctx context.Context) (*productPage, error) {
+	page, res, err := cache.Fetch(ctx, b.cache, cache.KindProducts, strings.ToLower(q), func(ctx context.Context) (*productPage, error) {
 		ps, resp, err := b.client.Products.List(ctx, &whatalo.ProductListOptions{Search: q, Status: "active", PerPage: maxProducts})
 		if err != nil {
 			return nil, fmt.Errorf("search products %q: %w", q, err)

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -171,7 +172,7 @@ func (b *Backend) findCustomers(ctx context.Context, q string) ([]whatalo.Custom
 // customerSearch is Whatalo's customer search, cached.
 func (b *Backend) customerSearch(ctx context.Context, q string) ([]whatalo.Customer, error) {
 	key := strings.ToLower(q)
-	cs, res, err := Fetch(ctx, b.cache, KindCustomerSearch, key, func(ctx context.Context) ([]whatalo.Customer, error) {
+	cs, res, err := cache.Fetch(ctx, b.cache, cache.KindCustomerSearch, key, func(ctx context.Context) ([]whatalo.Customer, error) {
 		cs, _, err := b.client.Customers.List(ctx, &whatalo.CustomerListOptions{Search: q, PerPage: searchPageSize})
 		if err != nil {
 			return nil, fmt.Errorf("search customers: %w", err)

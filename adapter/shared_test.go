@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
@@ -81,7 +82,7 @@ func (w *memWorld) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return e.val, true, nil
 }
 
-func (w *memWorld) Write(ctx context.Context, writes []SharedWrite) error {
+func (w *memWorld) Write(ctx context.Context, writes []cache.SharedWrite) error {
 	if err := w.stalled(ctx); err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (r *memReplica) Get(ctx context.Context, key string) ([]byte, bool, error) 
 	return r.w.Get(ctx, key)
 }
 
-func (r *memReplica) Write(ctx context.Context, writes []SharedWrite) error {
+func (r *memReplica) Write(ctx context.Context, writes []cache.SharedWrite) error {
 	return r.w.Write(ctx, writes)
 }
 
@@ -335,13 +336,13 @@ func TestSharedCacheServesColdReplicaWithoutUpstream(t *testing.T) {
 	if !first.info.Found || a.up.total() == 0 {
 		t.Fatalf("first replica: found %v with %d upstream calls", first.info.Found, a.up.total())
 	}
-	a.b.cache.flushShared(ctx)
+	a.b.cache.FlushShared(ctx)
 
 	second := ask(b)
 	if n := b.up.total(); n != 0 {
 		t.Fatalf("cold replica made %d upstream calls (%v); the shared cache had every answer", n, b.up.routes)
 	}
-	if b.up.cacheResult(ResultSharedHit) == 0 {
+	if b.up.cacheResult(cache.ResultSharedHit) == 0 {
 		t.Error("cold replica reported no shared_hit")
 	}
 	// Every kind survives its encoding: the answers are the same.
@@ -387,20 +388,19 @@ func TestSharedCacheValuesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(name string, v any, decode func([]byte) (any, error)) {
+	check := func(name string, v any, decode func([]byte) (any, time.Time, error)) {
 		t.Helper()
 		at := time.Unix(1700000000, 5)
-		data, err := encodeShared(v, at)
+		data, err := cache.EncodeShared(v, at)
 		if err != nil {
 			t.Fatalf("%s: encode: %v", name, err)
 		}
-		gotAt, body, ok := decodeShared(data)
-		if !ok || !gotAt.Equal(at) {
-			t.Fatalf("%s: envelope read back %v %v", name, gotAt, ok)
-		}
-		got, err := decode(body)
+		got, gotAt, err := decode(data)
 		if err != nil {
 			t.Fatalf("%s: decode: %v", name, err)
+		}
+		if !gotAt.Equal(at) {
+			t.Fatalf("%s: envelope read back %v", name, gotAt)
 		}
 		if !reflect.DeepEqual(ixJSON(t, got), ixJSON(t, v)) || reflect.TypeOf(got) != reflect.TypeOf(v) {
 			t.Errorf("%s: came back as %T %s", name, got, ixJSON(t, got))
@@ -414,9 +414,14 @@ func TestSharedCacheValuesRoundTrip(t *testing.T) {
 	check("products", &productPage{Products: ps, Total: 42}, decodeAs[*productPage])
 	check("store", st, decodeAs[*whatalo.Store])
 	check("nothing found", []whatalo.Customer(nil), decodeAs[[]whatalo.Customer])
-	if _, _, ok := decodeShared([]byte{9, 1, 2}); ok {
+	if _, _, err := cache.DecodeShared[any]([]byte{9, 1, 2}); err == nil {
 		t.Error("a short or unknown envelope was read")
 	}
+}
+
+// decodeAs reads a shared value as T, as the cache does for a kind of T.
+func decodeAs[T any](data []byte) (any, time.Time, error) {
+	return cache.DecodeShared[T](data)
 }
 
 func TestSharedCacheDownCostsNothing(t *testing.T) {
@@ -432,7 +437,7 @@ func TestSharedCacheDownCostsNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	r.b.cache.flushShared(ctx)
+	r.b.cache.FlushShared(ctx)
 	if st := r.b.cache.SharedStats(); st.Failed == 0 {
 		t.Errorf("failed shared writes not counted: %+v", st)
 	}
@@ -449,7 +454,7 @@ func TestSharedWebhookDeletesReachSharedCache(t *testing.T) {
 	})
 	a, b := rs[0], rs[1]
 	a.info(t, ixMariaPhone)
-	a.b.cache.flushShared(t.Context())
+	a.b.cache.FlushShared(t.Context())
 	// An order event on a makes the customer's orders stale everywhere:
 	// b, cold, must not read them back from the shared cache.
 	status := a.emit(t, whatalotest.Delivery{Event: "order.updated", Data: ixJSON(t, map[string]any{
@@ -477,7 +482,7 @@ func TestSharedWebhookAnswersDespiteHungRedis(t *testing.T) {
 	})
 	a := rs[0]
 	a.info(t, ixMariaPhone)
-	a.b.cache.flushShared(t.Context())
+	a.b.cache.FlushShared(t.Context())
 	w.mu.Lock()
 	w.stall, w.unstall = 10*time.Second, make(chan struct{})
 	w.mu.Unlock()
@@ -491,7 +496,7 @@ func TestSharedWebhookAnswersDespiteHungRedis(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("status %d", status)
 	}
-	// sharedFlushTimeout + busTimeout is 750 ms; the bound leaves room for
+	// cache.SharedFlushTimeout + busTimeout is 750 ms; the bound leaves room for
 	// a loaded machine and is far below the stall.
 	if took > 2*time.Second {
 		t.Errorf("webhook answered after %s with Redis hung", took)
@@ -663,34 +668,6 @@ func TestIndexSnapshotRoundTrip(t *testing.T) {
 	}
 	if _, _, err := e.b.decodeSnapshot([]byte("not gzip")); err == nil {
 		t.Error("garbage decoded")
-	}
-}
-
-// BenchmarkFetchHitShared compares a hit with and without a shared level: a hit
-// never touches the shared level, so the two should cost the same.
-func BenchmarkFetchHitShared(b *testing.B) {
-	for _, shared := range []bool{false, true} {
-		name := "alone"
-		opts := CacheOptions{}
-		if shared {
-			name = "shared"
-			opts.Shared = newMemWorld()
-		}
-		b.Run(name, func(b *testing.B) {
-			c := NewCache(opts)
-			defer c.Close()
-			ctx := context.Background()
-			load := func(context.Context) (*whatalo.Customer, error) { return &whatalo.Customer{ID: "1"}, nil }
-			if _, _, err := Fetch(ctx, c, KindCustomer, "1", load); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, res, _ := Fetch(ctx, c, KindCustomer, "1", load); res != ResultHit {
-					b.Fatalf("result %s", res)
-				}
-			}
-		})
 	}
 }
 

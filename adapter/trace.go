@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
@@ -11,7 +12,7 @@ import (
 // shows the worst result among its lookups, so "hit" means nothing at all
 // went upstream.
 var cacheRank = map[string]int{
-	ResultHit: 1, ResultSharedHit: 2, ResultStale: 3, ResultBypass: 4, ResultMiss: 5, ResultStaleError: 6, ResultError: 7,
+	cache.ResultHit: 1, cache.ResultSharedHit: 2, cache.ResultStale: 3, cache.ResultBypass: 4, cache.ResultMiss: 5, cache.ResultStaleError: 6, cache.ResultError: 7,
 }
 
 type traceKey struct{}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -228,7 +229,7 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 	result := apply()
 	// The deletions reach the shared level before the answer: a replica
 	// asked next, told by the bus or not, must not read the old value back.
-	b.cache.flushShared(ctx)
+	b.cache.FlushShared(ctx)
 	b.changed()
 	b.observeWebhook(event, result)
 	if result == WebhookOK {
@@ -560,19 +561,19 @@ func (b *Backend) planOrder(d delivery) (func() string, error) {
 	}
 	return func() string {
 		if orderID != "" {
-			b.cache.Delete(KindOrder, orderID)
+			b.cache.Delete(cache.KindOrder, orderID)
 		}
 		if number != "" {
-			b.cache.Delete(KindOrderSearch, number)
+			b.cache.Delete(cache.KindOrderSearch, number)
 		}
 		// Cached lookups of the buyer hold their order totals, which
 		// decide whether the panel looks for orders.
 		key := b.phoneKeyNow(phone)
 		if key != "" {
-			b.cache.Delete(KindPhone, key)
+			b.cache.Delete(cache.KindPhone, key)
 		}
 		if email != "" {
-			b.cache.Delete(KindEmail, email)
+			b.cache.Delete(cache.KindEmail, email)
 		}
 		ids := []string{customerID}
 		if customerID == "" {
@@ -602,7 +603,7 @@ func (b *Backend) orderChanged(id, orderID string, fetch bool) {
 			b.index.upsert(newIndexed(known, b.regionNow()))
 		}
 	} else {
-		b.cache.Delete(KindCustomer, id)
+		b.cache.Delete(cache.KindCustomer, id)
 	}
 	if fetch {
 		b.refresher.add(id)
@@ -633,7 +634,7 @@ func (b *Backend) removeCustomer(id string) {
 	if old != nil {
 		defer b.observeIndex()
 	} else if old = b.cachedIndexed(id); old == nil {
-		b.cache.Delete(KindCustomer, id)
+		b.cache.Delete(cache.KindCustomer, id)
 		return
 	}
 	b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
@@ -641,7 +642,7 @@ func (b *Backend) removeCustomer(id string) {
 
 // cachedCustomer is the customer cached under id, or nil.
 func (b *Backend) cachedCustomer(id string) *whatalo.Customer {
-	v, _ := b.cache.Get(KindCustomer, id)
+	v, _ := b.cache.Get(cache.KindCustomer, id)
 	c, _ := v.(*whatalo.Customer)
 	return c
 }
@@ -661,7 +662,7 @@ func (b *Backend) cachedIndexed(id string) *indexedCustomer {
 // Only a result just read from Whatalo or the shared level (res) is new
 // here.
 func (b *Backend) rememberFound(res string, cs []whatalo.Customer) {
-	if res != ResultMiss && res != ResultSharedHit {
+	if res != cache.ResultMiss && res != cache.ResultSharedHit {
 		return
 	}
 	for i := range cs {
@@ -669,11 +670,11 @@ func (b *Backend) rememberFound(res string, cs []whatalo.Customer) {
 		if id == "" || b.index.get(id) != nil {
 			continue
 		}
-		if _, ok := b.cache.Get(KindCustomer, id); ok {
+		if _, ok := b.cache.Get(cache.KindCustomer, id); ok {
 			continue
 		}
 		c := cs[i]
-		b.cache.setLocal(KindCustomer, id, &c)
+		b.cache.SetLocal(cache.KindCustomer, id, &c)
 	}
 }
 
@@ -844,7 +845,7 @@ func (b *Backend) regionNow() string {
 	if r := b.index.knownRegion(); r != "" {
 		return r
 	}
-	if v, ok := b.cache.Get(KindStore, "store"); ok {
+	if v, ok := b.cache.Get(cache.KindStore, "store"); ok {
 		if s, _ := v.(*whatalo.Store); s != nil {
 			return strings.ToUpper(s.CountryCode)
 		}
@@ -872,6 +873,12 @@ type deliverySet struct {
 type deliverySeen struct {
 	until time.Time
 	gen   uint64 // which recording of the id, so an old slot evicts nothing
+}
+
+// ringSlot is one recording of an id in deliverySet's ring.
+type ringSlot struct {
+	key string
+	gen uint64
 }
 
 func newDeliverySet(capacity int, ttl time.Duration) *deliverySet {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
@@ -76,7 +77,7 @@ func TestWebhookCustomerUpdateChangesNextAnswer(t *testing.T) {
 		t.Errorf("observed ok %d times", n)
 	}
 	// The cache was refreshed too, for lookups that do not use the index.
-	if v, ok := e.b.cache.Get(KindCustomer, ixMaria); !ok || v.(*whatalo.Customer).Name != "María G. de Peña" {
+	if v, ok := e.b.cache.Get(cache.KindCustomer, ixMaria); !ok || v.(*whatalo.Customer).Name != "María G. de Peña" {
 		t.Errorf("cached customer = %v, %v", v, ok)
 	}
 }
@@ -101,7 +102,7 @@ func TestWebhookCustomerUpdateWithoutIndex(t *testing.T) {
 	if resp := e.info(t, ixMariaPhone); resp.Customers[0].Name != "María Nueva" {
 		t.Errorf("answer after the webhook: %q", resp.Customers[0].Name)
 	}
-	if v, ok := e.b.cache.Get(KindCustomer, ixMaria); !ok || v.(*whatalo.Customer).Name != "María Nueva" {
+	if v, ok := e.b.cache.Get(cache.KindCustomer, ixMaria); !ok || v.(*whatalo.Customer).Name != "María Nueva" {
 		t.Errorf("cached customer = %v, %v", v, ok)
 	}
 }

@@ -2,7 +2,7 @@
 // each API key's upstream budget (a GCRA limiter, go-redis/redis_rate),
 // a second-level cache of Whatalo results, a pub/sub bus carrying webhook
 // effects, and the lease and snapshot of each store's phone index. It
-// implements whatalo.SharedLimiter and the adapter's SharedCache, Bus and
+// implements whatalo.SharedLimiter, cache.Shared and the adapter's Bus and
 // IndexShare, and reports whether Redis answers, for health checks.
 //
 // It knows Redis and the shapes of those interfaces, not what is stored:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -159,7 +159,7 @@ func TestStoreCache(t *testing.T) {
 	b := newClient(t, srv, "t5:").Store("shop", "wk_test_a") // another replica
 	other := newClient(t, srv, "t5:").Store("other", "wk_test_a")
 	ctx := context.Background()
-	err := a.Write(ctx, []adapter.SharedWrite{
+	err := a.Write(ctx, []cache.SharedWrite{
 		{Key: "customer:1", Value: []byte("one"), TTL: time.Minute},
 		{Key: "customer:2", Value: []byte("two"), TTL: 100 * time.Millisecond},
 	})
@@ -172,7 +172,7 @@ func TestStoreCache(t *testing.T) {
 	if _, ok, _ := other.Get(ctx, "customer:1"); ok {
 		t.Fatal("another store sees the entry")
 	}
-	if err := b.Write(ctx, []adapter.SharedWrite{{Key: "customer:1"}}); err != nil {
+	if err := b.Write(ctx, []cache.SharedWrite{{Key: "customer:1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := a.Get(ctx, "customer:1"); ok || err != nil {
@@ -447,7 +447,7 @@ func TestSentinelURL(t *testing.T) {
 		t.Fatalf("Ping through the sentinel: %v", err)
 	}
 	s := c.Store("shop", "wk_test_sentinel")
-	if err := s.Write(ctx, []adapter.SharedWrite{{Key: "k", Value: []byte("v"), TTL: time.Minute}}); err != nil {
+	if err := s.Write(ctx, []cache.SharedWrite{{Key: "k", Value: []byte("v"), TTL: time.Minute}}); err != nil {
 		t.Fatalf("write through the sentinel: %v", err)
 	}
 	// The value is in the master the sentinel watches.
@@ -484,7 +484,7 @@ func TestSentinelFailover(t *testing.T) {
 	defer c.Close()
 	s := c.Store("shop", "wk_test_failover")
 	ctx := context.Background()
-	if err := s.Write(ctx, []adapter.SharedWrite{{Key: "before", Value: []byte("1"), TTL: time.Minute}}); err != nil {
+	if err := s.Write(ctx, []cache.SharedWrite{{Key: "before", Value: []byte("1"), TTL: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 	// The sentinel promotes only a replica it knows and that is in sync.
@@ -508,7 +508,7 @@ func TestSentinelFailover(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := s.Write(wctx, []adapter.SharedWrite{{Key: "after", Value: []byte("2"), TTL: time.Minute}})
+		err := s.Write(wctx, []cache.SharedWrite{{Key: "after", Value: []byte("2"), TTL: time.Minute}})
 		cancel()
 		if err == nil {
 			break

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 )
 
 // indexKeep is how long a published index stays in Redis without being
@@ -31,9 +32,9 @@ type Store struct {
 }
 
 var (
-	_ adapter.SharedCache = (*Store)(nil)
-	_ adapter.Bus         = (*Store)(nil)
-	_ adapter.IndexShare  = (*Store)(nil)
+	_ cache.Shared       = (*Store)(nil)
+	_ adapter.Bus        = (*Store)(nil)
+	_ adapter.IndexShare = (*Store)(nil)
 )
 
 // Store returns the shared state of the store called name and read with
@@ -54,7 +55,7 @@ func (c *Client) Store(name, apiKey string) *Store {
 	}
 }
 
-// Get implements adapter.SharedCache.
+// Get implements cache.Shared.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.c.begin(OpCacheGet); err != nil {
 		return nil, false, err
@@ -73,8 +74,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// Write implements adapter.SharedCache, as one pipeline.
-func (s *Store) Write(ctx context.Context, writes []adapter.SharedWrite) error {
+// Write implements cache.Shared, as one pipeline.
+func (s *Store) Write(ctx context.Context, writes []cache.SharedWrite) error {
 	if len(writes) == 0 {
 		return nil
 	}

@@ -193,7 +193,7 @@ func webhookEventLabel(event string) string {
 	return "unknown"
 }
 
-// cacheObserver returns the adapter.CacheOptions.Observer of one store.
+// cacheObserver returns the cache.Options.Observer of one store.
 func (m *metrics) cacheObserver(store string) func(kind, result string) {
 	lookups := m.cacheLookups.MustCurryWith(prometheus.Labels{"store": store})
 	return func(kind, result string) {

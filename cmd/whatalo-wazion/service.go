@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
@@ -144,20 +145,20 @@ func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger, m *me
 		AIInfoMax:     sc.AIInfoMax,
 		MoneyDivisor:  sc.MoneyDivisor,
 		InternalNotes: adapter.InternalNotes(sc.InternalNotes),
-		Cache: adapter.CacheOptions{
+		Cache: cache.Options{
 			Disabled: cfg.Cache.Disabled,
 			TTL: map[string]time.Duration{
-				adapter.KindStore:          cfg.Cache.Store,
-				adapter.KindCustomer:       cfg.Cache.Customers,
-				adapter.KindPhone:          cfg.Cache.Customers,
-				adapter.KindEmail:          cfg.Cache.Customers,
-				adapter.KindOrders:         cfg.Cache.Orders,
-				adapter.KindOrder:          cfg.Cache.Orders,
-				adapter.KindOrdersWatched:  cfg.Cache.OrdersWatched,
-				adapter.KindOrderVersion:   cfg.Cache.OrderDetails,
-				adapter.KindProducts:       cfg.Cache.Products,
-				adapter.KindCustomerSearch: cfg.Cache.Searches,
-				adapter.KindOrderSearch:    cfg.Cache.Searches,
+				cache.KindStore:          cfg.Cache.Store,
+				cache.KindCustomer:       cfg.Cache.Customers,
+				cache.KindPhone:          cfg.Cache.Customers,
+				cache.KindEmail:          cfg.Cache.Customers,
+				cache.KindOrders:         cfg.Cache.Orders,
+				cache.KindOrder:          cfg.Cache.Orders,
+				cache.KindOrdersWatched:  cfg.Cache.OrdersWatched,
+				cache.KindOrderVersion:   cfg.Cache.OrderDetails,
+				cache.KindProducts:       cfg.Cache.Products,
+				cache.KindCustomerSearch: cfg.Cache.Searches,
+				cache.KindOrderSearch:    cfg.Cache.Searches,
 			},
 			NegativeTTL: cfg.Cache.Negative,
 			MaxStale:    cfg.Cache.MaxStale,
