@@ -17,10 +17,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
-	"github.com/whatalo-wazion/whatalo-wazion/testdata"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest/demostore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -99,7 +99,7 @@ func (d *demo) do(t *testing.T, req *http.Request) map[string]any {
 }
 
 // demoStoreJSON is the embedded demo store.
-func demoStoreJSON() []byte { return testdata.DemoStore }
+func demoStoreJSON() []byte { return demostore.JSON() }
 
 func checkGolden(t *testing.T, name string, got map[string]any) {
 	t.Helper()

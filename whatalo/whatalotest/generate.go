@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/whatalo-wazion/whatalo-wazion/testdata"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest/demostore"
 )
 
 // Generate returns a synthetic store for load tests: the demo store's
@@ -130,7 +130,7 @@ var regions = map[string]region{
 }
 
 func (g *generator) seed(n int) *Seed {
-	demo, err := LoadSeed(testdata.DemoStore, g.now)
+	demo, err := LoadSeed(demostore.JSON(), g.now)
 	if err != nil {
 		panic(fmt.Sprintf("whatalotest: embedded demo store: %v", err))
 	}

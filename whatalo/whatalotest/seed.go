@@ -11,8 +11,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/whatalo-wazion/whatalo-wazion/testdata"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest/demostore"
 )
 
 // Seed is a store's data: store info, customers, orders (with items),
@@ -59,10 +59,10 @@ func LoadSeed(data []byte, now time.Time) (*Seed, error) {
 	return &s, nil
 }
 
-// DemoSeed returns the embedded demo store (package testdata), with its
+// DemoSeed returns the embedded demo store (package demostore), with its
 // dates relative to time.Now().
 func DemoSeed() *Seed {
-	s, err := LoadSeed(testdata.DemoStore, time.Now())
+	s, err := LoadSeed(demostore.JSON(), time.Now())
 	if err != nil {
 		// The demo store is embedded and covered by tests.
 		panic(fmt.Sprintf("whatalotest: embedded demo store: %v", err))
