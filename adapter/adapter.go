@@ -14,6 +14,15 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
+// Defaults applied by New to zero fields of Options. The service's
+// configuration reads these too, so a default lives here only.
+const (
+	DefaultOrdersCount     = 10
+	DefaultOrdersWithItems = 5
+	DefaultAIInfoMax       = 1500 // characters
+	DefaultMoneyDivisor    = 1    // major units
+)
+
 // Options configure one store's Backend. Zero values take the defaults
 // noted on each field.
 type Options struct {
@@ -22,22 +31,24 @@ type Options struct {
 	// Region is the default region for national phone numbers (e.g. "DO");
 	// empty means the store's country_code.
 	Region string
-	// Language is the label language (es, en, pt, fr, de, it); default es.
+	// Language is the label language (es, en, pt, fr, de, it); default
+	// wazion.DefaultLanguage.
 	Language string
 	// URLs build customer, order and product links.
 	URLs URLTemplates
 	// Locales localise product URLs by the customer's phone country.
 	Locales []LocaleRule
-	// OrdersCount is how many recent orders a customer shows (default 10);
-	// OrdersWithItems how many of the newest carry items (default 5).
+	// OrdersCount is how many recent orders a customer shows (default
+	// DefaultOrdersCount); OrdersWithItems how many of the newest carry
+	// items (default DefaultOrdersWithItems, negative for none).
 	OrdersCount     int
 	OrdersWithItems int
 	// State holds the customer state thresholds.
 	State StateRules
 	// AIInfoMax bounds the ai_CustomerInitialInfo text, in characters
-	// (default 1500).
+	// (default DefaultAIInfoMax).
 	AIInfoMax int
-	// MoneyDivisor divides every amount (default 1: major units).
+	// MoneyDivisor divides every amount (default DefaultMoneyDivisor).
 	MoneyDivisor int
 	// InternalNotes says where orders' internal notes are shown (default
 	// InternalNotesPanel: in the panel, marked, never in the AI text).
@@ -116,17 +127,17 @@ func New(client *whatalo.Client, opts Options) *Backend {
 			*p = v
 		}
 	}
-	def(&opts.OrdersCount, 10)
+	def(&opts.OrdersCount, DefaultOrdersCount)
 	if opts.OrdersWithItems < 0 {
 		opts.OrdersWithItems = 0
 	} else if opts.OrdersWithItems == 0 {
-		opts.OrdersWithItems = 5
+		opts.OrdersWithItems = DefaultOrdersWithItems
 	}
 	opts.OrdersWithItems = min(opts.OrdersWithItems, opts.OrdersCount)
-	def(&opts.AIInfoMax, 1500)
-	def(&opts.MoneyDivisor, 1)
+	def(&opts.AIInfoMax, DefaultAIInfoMax)
+	def(&opts.MoneyDivisor, DefaultMoneyDivisor)
 	if opts.Language == "" {
-		opts.Language = "es"
+		opts.Language = wazion.DefaultLanguage
 	}
 	opts.Region = strings.ToUpper(opts.Region)
 	opts.URLs = opts.URLs.WithDefaults()

@@ -217,7 +217,7 @@ func (b *Backend) phrases() phrases {
 	if p, ok := aiPhrases[b.opts.Language]; ok {
 		return p
 	}
-	return aiPhrases["es"]
+	return aiPhrases[wazion.DefaultLanguage]
 }
 
 var aiPhrases = map[string]phrases{

@@ -14,6 +14,12 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
 // DefaultStoreName is the name of the store configured from environment
@@ -190,23 +196,16 @@ type StateRules struct {
 	ConflictMin      int `yaml:"conflict_min"`
 }
 
-// Defaults.
+// Defaults of the settings only the service has. A setting that a package
+// also defaults for its own callers takes that package's default instead
+// (see applyDefaults), so no default is written twice.
 const (
 	DefaultListen        = ":8080"
-	DefaultBaseURL       = "https://api.whatalo.com/v1"
-	DefaultLabelLanguage = "es"
-	DefaultMargin        = 750 * time.Millisecond
 	DefaultAnswerTTL     = time.Second
-	DefaultBodyLimit     = 64 << 10
-
-	DefaultRedisReplicas  = 2
-	DefaultRedisKeyPrefix = "whatalo-wazion:"
-	DefaultRedisTimeout   = 50 * time.Millisecond
-
+	DefaultRedisReplicas = 2
+	// DefaultConsoleSessionTTL is how long a console sign-in lasts.
 	DefaultConsoleSessionTTL = 12 * time.Hour
 )
-
-var labelLanguages = map[string]bool{"es": true, "en": true, "pt": true, "fr": true, "de": true, "it": true}
 
 // FromEnv builds a one-store configuration from environment variables.
 func FromEnv(getenv func(string) string) (*Config, error) {
@@ -433,6 +432,10 @@ func expand(s Secret, getenv func(string) string, field string) (Secret, error) 
 	return Secret(out), nil
 }
 
+// applyDefaults fills unset fields. Where the package that owns a behaviour
+// has a default for it (whatalo the API and the background share, wazion
+// WAzion's side, adapter the answers and the index, adapter/cache the
+// cache, redisshare Redis), that default is used.
 func (c *Config) applyDefaults() {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
@@ -441,8 +444,8 @@ func (c *Config) applyDefaults() {
 		c.LogLevel = "info"
 	}
 	sv := &c.Server
-	def(&sv.Margin, DefaultMargin)
-	def(&sv.BodyLimit, DefaultBodyLimit)
+	def(&sv.Margin, wazion.DefaultMargin)
+	def(&sv.BodyLimit, wazion.DefaultBodyLimit)
 	def(&sv.ReadTimeout, 10*time.Second)
 	def(&sv.WriteTimeout, 15*time.Second)
 	def(&sv.IdleTimeout, 90*time.Second)
@@ -455,29 +458,29 @@ func (c *Config) applyDefaults() {
 	def(&ca.Store, time.Hour)
 	def(&ca.Customers, 5*time.Minute)
 	def(&ca.Orders, 60*time.Second)
-	def(&ca.OrdersWatched, time.Hour)
-	def(&ca.OrderDetails, 6*time.Hour)
+	def(&ca.OrdersWatched, cache.DefaultWatchedOrdersTTL)
+	def(&ca.OrderDetails, cache.DefaultOrderVersionTTL)
 	def(&ca.Products, 5*time.Minute)
 	def(&ca.Searches, 60*time.Second)
-	def(&ca.Negative, 30*time.Second)
-	def(&ca.MaxStale, 24*time.Hour)
-	def(&ca.MaxEntries, 50000)
-	def(&c.Index.RefreshInterval, time.Minute)
-	def(&c.Index.RebuildInterval, 6*time.Hour)
+	def(&ca.Negative, cache.DefaultNegativeTTL)
+	def(&ca.MaxStale, cache.DefaultMaxStale)
+	def(&ca.MaxEntries, cache.DefaultMaxEntries)
+	def(&c.Index.RefreshInterval, adapter.DefaultIndexRefresh)
+	def(&c.Index.RebuildInterval, adapter.DefaultIndexRebuild)
 	def(&c.Redis.ExpectedReplicas, DefaultRedisReplicas)
-	def(&c.Redis.KeyPrefix, DefaultRedisKeyPrefix)
-	def(&c.Redis.Timeout, DefaultRedisTimeout)
+	def(&c.Redis.KeyPrefix, redisshare.DefaultKeyPrefix)
+	def(&c.Redis.Timeout, redisshare.DefaultTimeout)
 	def(&c.Console.SessionTTL, DefaultConsoleSessionTTL)
 	for i := range c.Stores {
 		s := &c.Stores[i]
-		def(&s.BaseURL, DefaultBaseURL)
-		def(&s.LabelLanguage, DefaultLabelLanguage)
-		def(&s.MoneyDivisor, 1)
-		def(&s.BackgroundShare, 0.3)
-		def(&s.Orders.Count, 10)
-		def(&s.Orders.WithItems, 5)
-		def(&s.AIInfoMax, 1500)
-		def(&s.InternalNotes, "panel")
+		def(&s.BaseURL, whatalo.DefaultBaseURL)
+		def(&s.LabelLanguage, wazion.DefaultLanguage)
+		def(&s.MoneyDivisor, adapter.DefaultMoneyDivisor)
+		def(&s.BackgroundShare, whatalo.DefaultBackgroundShare)
+		def(&s.Orders.Count, adapter.DefaultOrdersCount)
+		def(&s.Orders.WithItems, adapter.DefaultOrdersWithItems)
+		def(&s.AIInfoMax, adapter.DefaultAIInfoMax)
+		def(&s.InternalNotes, string(adapter.InternalNotesPanel))
 		s.Region = strings.ToUpper(strings.TrimSpace(s.Region))
 		s.LabelLanguage = strings.ToLower(strings.TrimSpace(s.LabelLanguage))
 	}
@@ -574,8 +577,8 @@ func (c *Config) Validate() error {
 		if s.Region != "" && !regionCode.MatchString(s.Region) {
 			bad(field("region"), "%q is not a two-letter country code such as DO", s.Region)
 		}
-		if !labelLanguages[s.LabelLanguage] {
-			bad(field("label_language"), "%q is not one of es, en, pt, fr, de, it", s.LabelLanguage)
+		if langs := wazion.SupportedLanguages(); !slices.Contains(langs, s.LabelLanguage) {
+			bad(field("label_language"), "%q is not one of %s", s.LabelLanguage, strings.Join(langs, ", "))
 		}
 		if s.RateLimit < 0 {
 			bad(field("rate_limit"), "must not be negative")
@@ -593,7 +596,7 @@ func (c *Config) Validate() error {
 			bad(field("orders.with_items"), "must be between 0 and orders.count")
 		}
 		switch s.InternalNotes {
-		case "panel", "none", "panel_and_ai":
+		case string(adapter.InternalNotesPanel), string(adapter.InternalNotesNone), string(adapter.InternalNotesPanelAndAI):
 		default:
 			bad(field("internal_notes"), "%q is not panel, none or panel_and_ai", s.InternalNotes)
 		}

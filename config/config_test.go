@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
 func env(m map[string]string) func(string) string {
@@ -30,10 +34,10 @@ func TestFromEnv(t *testing.T) {
 	if s.Name != DefaultStoreName || s.Region != "DO" || s.RateLimit != 500 || len(s.Tokens) != 2 {
 		t.Errorf("store = %+v", s)
 	}
-	if s.LabelLanguage != "es" || s.BaseURL != DefaultBaseURL || c.Listen != "127.0.0.1:9999" {
+	if s.LabelLanguage != "es" || s.BaseURL != whatalo.DefaultBaseURL || c.Listen != "127.0.0.1:9999" {
 		t.Errorf("defaults not applied: %+v", s)
 	}
-	if c.Server.Margin != DefaultMargin || c.Server.AnswerTTL != DefaultAnswerTTL || c.Cache.Orders != time.Minute {
+	if c.Server.Margin != wazion.DefaultMargin || c.Server.AnswerTTL != DefaultAnswerTTL || c.Cache.Orders != time.Minute {
 		t.Errorf("server/cache defaults: %+v %+v", c.Server, c.Cache)
 	}
 }
@@ -197,7 +201,7 @@ func TestRedisConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Redis.Enabled() || c.Redis.ExpectedReplicas != DefaultRedisReplicas || c.Redis.Timeout != DefaultRedisTimeout || c.Redis.KeyPrefix != DefaultRedisKeyPrefix {
+	if c.Redis.Enabled() || c.Redis.ExpectedReplicas != DefaultRedisReplicas || c.Redis.Timeout != redisshare.DefaultTimeout || c.Redis.KeyPrefix != redisshare.DefaultKeyPrefix {
 		t.Errorf("without REDIS_URL: %+v", c.Redis)
 	}
 

@@ -17,9 +17,11 @@ const (
 	TestKeyLimit = 100  // wk_test_ keys
 )
 
-// DefaultBackgroundShare is the share of the rate a Client's default Limiter
-// leaves to background work.
-const DefaultBackgroundShare = 0.5
+// DefaultBackgroundShare is the share of a key's budget that background work
+// (index syncs, the order feed, imports) may use, leaving the rest to
+// interactive calls. A Client's default Limiter uses it, and so does the
+// service's configuration (background_share).
+const DefaultBackgroundShare = 0.3
 
 // maxPause bounds how long a rate-limit header can pause a key, so a bogus
 // Reset or Retry-After cannot freeze a store for good.

@@ -371,10 +371,10 @@ func explainProbeError(err error, scope, baseURL string, timeout time.Duration, 
 			"The key is valid; run check again later", wait)
 	case errors.Is(err, whatalo.ErrNotFound):
 		return fmt.Sprintf("%s answered 404: it does not look like the Whatalo API root; check %s (it ends in /v1, default %s)",
-			baseURL, f.baseURL, config.DefaultBaseURL)
+			baseURL, f.baseURL, whatalo.DefaultBaseURL)
 	case errors.Is(err, whatalo.ErrBadResponse):
 		return fmt.Sprintf("%s did not answer like the Whatalo API (%s); check %s (default %s)",
-			baseURL, innerError(err), f.baseURL, config.DefaultBaseURL)
+			baseURL, innerError(err), f.baseURL, whatalo.DefaultBaseURL)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer from %s within %s: check %s and the network (a proxy or firewall may hold the connection)",
 			baseURL, timeout, f.baseURL)
