@@ -2,7 +2,6 @@ package whatalo
 
 import (
 	"context"
-	"iter"
 	"net/url"
 )
 
@@ -32,28 +31,4 @@ func fetchList[T any](ctx context.Context, c *Client, route, path string, q url.
 		return nil, resp, err
 	}
 	return *v, resp, nil
-}
-
-// pager is a list options type whose page fields walkAll can set.
-type pager[O any] interface {
-	*O
-	pageFields() (page, perPage *int)
-}
-
-// walkAll walks every page of a list from opts' page, 100 per page unless
-// opts says otherwise, calling list on a copy of opts. A failed page ends
-// the sequence with its error.
-func walkAll[T, O any, PO pager[O]](ctx context.Context, opts PO, list func(context.Context, PO) ([]T, *Response, error)) iter.Seq2[T, error] {
-	o := PO(new(O))
-	if opts != nil {
-		*o = *opts
-	}
-	page, perPage := o.pageFields()
-	if *perPage == 0 {
-		*perPage = maxPerPage
-	}
-	return paginate(ctx, *page, func(ctx context.Context, p int) ([]T, *Response, error) {
-		*page = p
-		return list(ctx, o)
-	})
 }

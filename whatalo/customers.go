@@ -72,10 +72,16 @@ func (s *CustomersService) List(ctx context.Context, opts *CustomerListOptions) 
 	return fetchList[Customer](ctx, s.client, "GET /customers", "/customers", opts.values())
 }
 
-// All walks every page of the list from opts.Page, 100 per page unless
-// opts.PerPage says otherwise. A failed page ends the sequence with its error.
-func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions) iter.Seq2[Customer, error] {
-	return walkAll(ctx, opts, s.List)
+// Pages walks the list page by page from opts.Page, 100 per page unless
+// opts.PerPage says otherwise. A failed page ends the walk with its error;
+// WaitOutRateLimits makes a rate-limited page wait and be asked again.
+func (s *CustomersService) Pages(ctx context.Context, opts *CustomerListOptions, walk ...WalkOption) iter.Seq2[*Page[Customer], error] {
+	return pages(ctx, opts, s.List, walk)
+}
+
+// All walks the list customer by customer, as Pages does.
+func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions, walk ...WalkOption) iter.Seq2[Customer, error] {
+	return items(s.Pages(ctx, opts, walk...))
 }
 
 func (o *CustomerListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }

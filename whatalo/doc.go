@@ -19,7 +19,10 @@
 //   - Only network errors and 5xx are retried, never 4xx or 429, and no retry
 //     starts when its backoff could pass the context deadline. POST, which is
 //     not idempotent, is retried only on 502, 503, 504 and on dial errors,
-//     where Whatalo cannot have acted on it.
+//     where Whatalo cannot have acted on it. Work that can wait for the
+//     key's reset says so: RateLimitWait (ratelimit_wait.go) waits out 429s
+//     and Limiter refusals around any call, and WaitOutRateLimits does it
+//     for each page of a walk (Pages, All: pages.go).
 //   - The API key goes only in the X-API-Key header; it never appears in logs
 //     or errors, and redirects are not followed so it cannot leak to another
 //     host.

@@ -1,9 +1,7 @@
 package whatalo
 
 import (
-	"context"
 	"errors"
-	"iter"
 	"net/url"
 	"strconv"
 	"strings"
@@ -63,33 +61,6 @@ func (q query) boolPtr(key string, v *bool) {
 func (q query) page(page, perPage int) {
 	q.positive("page", page)
 	q.positive("per_page", perPage)
-}
-
-// paginate walks a list from page first (1 when unset) until the last page,
-// stopping early when the consumer breaks or a page fails; the failure is
-// yielded once as the last element.
-func paginate[T any](ctx context.Context, first int, fetch func(ctx context.Context, page int) ([]T, *Response, error)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		page := max(1, first)
-		for {
-			items, resp, err := fetch(ctx, page)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			next := resp.NextPage()
-			if next <= page || len(items) == 0 {
-				return
-			}
-			page = next
-		}
-	}
 }
 
 // escapeID path-escapes an ID, refusing an empty one, which would turn

@@ -73,10 +73,16 @@ func (s *OrdersService) List(ctx context.Context, opts *OrderListOptions) ([]Ord
 	return fetchList[Order](ctx, s.client, "GET /orders", "/orders", opts.values())
 }
 
-// All walks every page of the list from opts.Page, 100 per page unless
-// opts.PerPage says otherwise. A failed page ends the sequence with its error.
-func (s *OrdersService) All(ctx context.Context, opts *OrderListOptions) iter.Seq2[Order, error] {
-	return walkAll(ctx, opts, s.List)
+// Pages walks the list page by page from opts.Page, 100 per page unless
+// opts.PerPage says otherwise. A failed page ends the walk with its error;
+// WaitOutRateLimits makes a rate-limited page wait and be asked again.
+func (s *OrdersService) Pages(ctx context.Context, opts *OrderListOptions, walk ...WalkOption) iter.Seq2[*Page[Order], error] {
+	return pages(ctx, opts, s.List, walk)
+}
+
+// All walks the list order by order, as Pages does.
+func (s *OrdersService) All(ctx context.Context, opts *OrderListOptions, walk ...WalkOption) iter.Seq2[Order, error] {
+	return items(s.Pages(ctx, opts, walk...))
 }
 
 func (o *OrderListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }

@@ -59,10 +59,16 @@ func (s *ProductsService) List(ctx context.Context, opts *ProductListOptions) ([
 	return fetchList[Product](ctx, s.client, "GET /products", "/products", opts.values())
 }
 
-// All walks every page of the list from opts.Page, 100 per page unless
-// opts.PerPage says otherwise. A failed page ends the sequence with its error.
-func (s *ProductsService) All(ctx context.Context, opts *ProductListOptions) iter.Seq2[Product, error] {
-	return walkAll(ctx, opts, s.List)
+// Pages walks the list page by page from opts.Page, 100 per page unless
+// opts.PerPage says otherwise. A failed page ends the walk with its error;
+// WaitOutRateLimits makes a rate-limited page wait and be asked again.
+func (s *ProductsService) Pages(ctx context.Context, opts *ProductListOptions, walk ...WalkOption) iter.Seq2[*Page[Product], error] {
+	return pages(ctx, opts, s.List, walk)
+}
+
+// All walks the list product by product, as Pages does.
+func (s *ProductsService) All(ctx context.Context, opts *ProductListOptions, walk ...WalkOption) iter.Seq2[Product, error] {
+	return items(s.Pages(ctx, opts, walk...))
 }
 
 func (o *ProductListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }
