@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -816,16 +817,18 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 	b.index.beginBuild()
 	d := newIndexData(0)
 	var watermark time.Time
-	err = b.pageCustomers(ctx, func(cs []whatalo.Customer) (bool, error) {
-		for i := range cs {
-			d.put(b.index.reuse(compact(&cs[i]), region))
-			watermark = later(watermark, cs[i].UpdatedAt)
+	for c, lerr := range b.customersNewestFirst(ctx) {
+		if lerr != nil {
+			err = lerr
+			break
 		}
+		d.put(b.index.reuse(compact(&c), region))
+		watermark = later(watermark, c.UpdatedAt)
 		if len(d.customers) > maxIndexCustomers {
-			return false, fmt.Errorf("build phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
+			err = fmt.Errorf("%w (more than %d)", errIndexTooLarge, maxIndexCustomers)
+			break
 		}
-		return true, nil
-	})
+	}
 	if err == nil {
 		err = b.recheckMissing(ctx, d, region)
 	}
@@ -930,84 +933,39 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 	cutoff := watermark.Add(-indexOverlap)
 	var es []*indexedCustomer
 	seen := watermark
-	err := b.pageCustomers(ctx, func(cs []whatalo.Customer) (bool, error) {
-		for i := range cs {
-			if cs[i].UpdatedAt.Before(cutoff) {
-				return false, nil
-			}
-			es = append(es, newIndexed(cs[i], region))
-			seen = later(seen, cs[i].UpdatedAt)
+	for c, err := range b.customersNewestFirst(ctx) {
+		if err != nil {
+			return fmt.Errorf("refresh phone index: %w", err)
 		}
+		if c.UpdatedAt.Before(cutoff) {
+			break
+		}
+		es = append(es, newIndexed(c, region))
+		seen = later(seen, c.UpdatedAt)
 		if len(es) > maxIndexCustomers {
-			return false, fmt.Errorf("refresh phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
+			return fmt.Errorf("refresh phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
 		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("refresh phone index: %w", err)
 	}
 	b.applyIndexChanges(b.index.merge(es, seen, b.now()))
 	b.observeIndex()
 	return nil
 }
 
-// pageCustomers lists customers by updated_at, newest first, handing each
-// page to each until it returns false or fails, or the list ends.
-func (b *Backend) pageCustomers(ctx context.Context, each func([]whatalo.Customer) (bool, error)) error {
+// customersNewestFirst walks the store's customers by updated_at, newest
+// first, as background work (backgroundWait).
+func (b *Backend) customersNewestFirst(ctx context.Context) iter.Seq2[whatalo.Customer, error] {
 	opts := &whatalo.CustomerListOptions{
 		Sort:    whatalo.CustomerSortUpdatedAt,
 		Order:   whatalo.SortDesc,
 		PerPage: b.opts.Index.PageSize,
 	}
-	for page := 1; ; {
-		opts.Page = page
-		cs, resp, err := b.listPage(ctx, opts)
-		if err != nil {
-			return fmt.Errorf("list customers page %d: %w", page, err)
-		}
-		more, err := each(cs)
-		if err != nil || !more {
-			return err
-		}
-		next := resp.NextPage()
-		if next <= page || len(cs) == 0 {
-			return nil
-		}
-		page = next
-	}
+	return b.client.Customers.All(ctx, opts, whatalo.WaitOutRateLimits(backgroundWait()))
 }
 
-// listPage reads one page. Being rate limited is not a failure for
-// background work: it waits its turn and asks again.
-func (b *Backend) listPage(ctx context.Context, opts *whatalo.CustomerListOptions) ([]whatalo.Customer, *whatalo.Response, error) {
-	for {
-		pctx, cancel := context.WithTimeout(ctx, indexPageTimeout)
-		cs, resp, err := b.client.Customers.List(pctx, opts)
-		cancel()
-		if err == nil || !errors.Is(err, whatalo.ErrRateLimited) || ctx.Err() != nil {
-			return cs, resp, err
-		}
-		t := time.NewTimer(rateLimitWait(err))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// rateLimitWait is how long to wait after a rate-limited call: what Whatalo
-// or the limiter said, within bounds.
-func rateLimitWait(err error) time.Duration {
-	d := time.Second
-	var we *whatalo.Error
-	var le *whatalo.LimiterError
-	switch {
-	case errors.As(err, &we) && we.RetryAfter > 0:
-		d = we.RetryAfter
-	case errors.As(err, &le) && le.Wait > 0:
-		d = le.Wait
-	}
-	return min(max(d, 100*time.Millisecond), time.Minute)
+// backgroundWait is how the index sync and the order feed meet the rate
+// limit: being rate limited is not a failure for background work, which
+// waits its turn and asks again. Each call is bounded by indexPageTimeout
+// apart from those waits.
+func backgroundWait() whatalo.RateLimitWait {
+	return whatalo.RateLimitWait{TryTimeout: indexPageTimeout}
 }

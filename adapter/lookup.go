@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,20 +165,13 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 // searchCustomers runs Whatalo's search and keeps the customers keep accepts.
 func (b *Backend) searchCustomers(ctx context.Context, q string, keep func(*whatalo.Customer) bool) ([]whatalo.Customer, error) {
 	var out []whatalo.Customer
-	opts := &whatalo.CustomerListOptions{Search: q, PerPage: 100, Page: 1}
-	for page := 1; page <= maxPhoneSearchPages; page++ {
-		opts.Page = page
-		cs, resp, err := b.client.Customers.List(ctx, opts)
+	opts := &whatalo.CustomerListOptions{Search: q, PerPage: 100}
+	for c, err := range b.client.Customers.All(ctx, opts, whatalo.MaxPages(maxPhoneSearchPages)) {
 		if err != nil {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}
-		for i := range cs {
-			if keep(&cs[i]) {
-				out = append(out, cs[i])
-			}
-		}
-		if resp == nil || page >= resp.Pagination.TotalPages {
-			break
+		if keep(&c) {
+			out = append(out, c)
 		}
 	}
 	return out, nil
@@ -343,11 +335,4 @@ func (b *Backend) customer(ctx context.Context, id string) (*whatalo.Customer, e
 	})
 	annotateCache(ctx, res)
 	return c, err
-}
-
-// sortCustomers orders customers by most recent activity, for stable output.
-func sortCustomers(cs []whatalo.Customer) {
-	slices.SortStableFunc(cs, func(a, b whatalo.Customer) int {
-		return cmp.Compare(a.Name, b.Name)
-	})
 }

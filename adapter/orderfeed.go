@@ -151,25 +151,22 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 	opts := &whatalo.OrderListOptions{Sort: whatalo.OrderSortUpdatedAt, Order: whatalo.SortDesc, PerPage: b.opts.Index.PageSize}
 	var read, changed []whatalo.Order
 	complete := false
-	for page := 1; page <= maxFeedPages && !complete; page++ {
-		opts.Page = page
-		os, resp, err := b.client.Orders.List(ctx, opts)
+pages:
+	for pg, err := range b.client.Orders.Pages(ctx, opts, whatalo.MaxPages(maxFeedPages), whatalo.WaitOutRateLimits(backgroundWait())) {
 		if err != nil {
-			return fmt.Errorf("order feed page %d: %w", page, err)
+			return fmt.Errorf("order feed: %w", err)
 		}
-		for _, o := range os {
+		for _, o := range pg.Items {
 			if o.UpdatedAt.Before(cutoff) {
 				complete = true
-				break
+				break pages
 			}
 			read = append(read, o)
 			if prev, ok := b.feed.seen[o.ID]; !ok || prev != o.UpdatedAt.UnixNano() {
 				changed = append(changed, o)
 			}
 		}
-		if resp.NextPage() <= page || len(os) == 0 {
-			complete = true
-		}
+		complete = !pg.More()
 	}
 	if !complete {
 		// More changes than one poll reads: start the watched lists
@@ -221,7 +218,11 @@ func (b *Backend) pollOrders(ctx context.Context) error {
 // watermark. Nothing is cached as watched before it, so nothing is dropped.
 // A store without orders keeps no watermark, and the next poll starts again.
 func (b *Backend) startOrderFeed(ctx context.Context) error {
-	os, _, err := b.client.Orders.List(ctx, &whatalo.OrderListOptions{Sort: whatalo.OrderSortUpdatedAt, Order: whatalo.SortDesc, PerPage: 1})
+	var os []whatalo.Order
+	err := backgroundWait().Do(ctx, func(ctx context.Context) (err error) {
+		os, _, err = b.client.Orders.List(ctx, &whatalo.OrderListOptions{Sort: whatalo.OrderSortUpdatedAt, Order: whatalo.SortDesc, PerPage: 1})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("order feed: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
 func (e *ixEnv) orderCalls() (lists, details int64) {
@@ -195,4 +196,22 @@ func TestOneOrderCustomerCostsOneCall(t *testing.T) {
 		return len(r.Customers) == 1 && len(r.Customers[0].Orders) == 2 &&
 			r.Customers[0].Orders[0].Name == "#"+strconv.Itoa(second.OrderNumber)
 	})
+}
+
+func TestOrderFeedWaitsOutRateLimits(t *testing.T) {
+	e := newIxEnv(t, nil)
+	e.poll(t)
+	gen := e.b.feed.gen.Load()
+	added := e.fake.AddOrder(whatalo.Order{CustomerID: ixMaria})
+	e.fake.SetFaults(whatalotest.Faults{RateLimitStorm: true, Times: 1, RetryAfter: 1, Routes: []string{"GET /v1/orders"}})
+	e.poll(t)
+	if e.fake.Stats().RateLimited != 1 {
+		t.Errorf("rate limited %d times, want 1", e.fake.Stats().RateLimited)
+	}
+	e.b.feed.mu.Lock()
+	_, read := e.b.feed.seen[added.ID]
+	e.b.feed.mu.Unlock()
+	if !read || e.b.feed.gen.Load() != gen {
+		t.Errorf("after a 429 the poll read the new order: %v, kept the watched lists: %v; want both", read, e.b.feed.gen.Load() == gen)
+	}
 }

@@ -259,77 +259,76 @@ func (im *importer) resolveRegion(ctx context.Context) error {
 // emails already in the store. Oldest first, so customers created meanwhile
 // land on later pages instead of shifting the ones not yet read.
 func (im *importer) loadExisting(ctx context.Context) error {
-	opts := &whatalo.CustomerListOptions{Page: 1, PerPage: 100, Sort: whatalo.CustomerSortCreatedAt, Order: whatalo.SortAsc}
+	opts := &whatalo.CustomerListOptions{PerPage: 100, Sort: whatalo.CustomerSortCreatedAt, Order: whatalo.SortAsc}
 	var p importProgress
 	start := time.Now()
-	for {
-		var cs []whatalo.Customer
-		var resp *whatalo.Response
-		err := im.call(ctx, func(ctx context.Context) (err error) {
-			cs, resp, err = im.client.Customers.List(ctx, opts)
-			return err
-		})
+	for pg, err := range im.client.Customers.Pages(ctx, opts, whatalo.WaitOutRateLimits(im.rateLimitWait())) {
 		if err != nil {
 			if p != nil {
 				p.Finish()
 			}
-			return fmt.Errorf("import: read existing customers (page %d): %w", opts.Page, err)
+			return fmt.Errorf("import: read existing customers: %w", stopIfRateLimited(err))
 		}
-		for _, c := range cs {
+		for _, c := range pg.Items {
 			im.set.add(c, im.region)
 		}
 		if p == nil {
-			p = newImportProgress(im.stderr, resp.Pagination.Total, "reading existing customers", "customers", start)
+			p = newImportProgress(im.stderr, pg.Response.Pagination.Total, "reading existing customers", "customers", start)
 		}
-		p.Add(len(cs))
-		next := resp.NextPage()
-		if next == 0 || len(cs) == 0 {
-			break
-		}
-		opts.Page = next
+		p.Add(len(pg.Items))
 	}
 	p.Finish()
 	return nil
 }
 
-// call runs one API call under a send guard, waiting out 429s: the client
-// never retries them, but its limiter pauses for Whatalo's Retry-After, so
-// the next try waits exactly as long as asked.
+// rateLimitWait waits out 429s: the client never retries them, and an
+// import has the time to wait for Whatalo's reset, saying so on stderr.
+func (im *importer) rateLimitWait() whatalo.RateLimitWait {
+	return whatalo.RateLimitWait{
+		MaxTries: maxRateLimitedTries,
+		OnWait: func(wait time.Duration, _ error) {
+			msg := fmt.Sprintf("rate limited by Whatalo, waiting %s", wait.Round(100*time.Millisecond))
+			if im.progress != nil {
+				im.progress.Note(msg)
+			} else {
+				fmt.Fprintf(im.stderr, "import: %s\n", msg)
+			}
+		},
+	}
+}
+
+// call runs one API call under a send guard, waiting out 429s.
 func (im *importer) call(ctx context.Context, fn func(ctx context.Context) error) error {
 	_, err := im.callSent(ctx, fn)
 	return err
 }
 
-// callSent is call that also reports whether the last try was sent.
+// callSent is call that also reports whether the last try was sent and
+// may have been acted on: a try answered 429 was not.
 func (im *importer) callSent(ctx context.Context, fn func(ctx context.Context) error) (sent bool, err error) {
-	for try := 1; ; try++ {
+	err = im.rateLimitWait().Do(ctx, func(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
-			return false, err // a 429 before this was not acted on
+			return err // interrupted before this try; an earlier 429 was not acted on
 		}
 		gctx, guard, release := guardedContext(ctx)
-		err = fn(gctx)
-		sent = guard.wasSent()
-		release()
-		var we *whatalo.Error
-		if err == nil || !errors.As(err, &we) || we.StatusCode != http.StatusTooManyRequests {
-			if err != nil && !sent && ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			return sent, err
+		defer release()
+		err := fn(gctx)
+		sent = guard.wasSent() && !errors.Is(err, whatalo.ErrRateLimited)
+		if err != nil && !sent && ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if try >= maxRateLimitedTries {
-			return sent, &errStop{fmt.Errorf("Whatalo answered 429 %d times in a row; something else is using the key's budget: %w", try, err)}
-		}
-		wait := we.RetryAfter
-		if st := im.client.Limiter().State(); !st.PausedUntil.IsZero() {
-			wait = time.Until(st.PausedUntil)
-		}
-		if im.progress != nil {
-			im.progress.Note(fmt.Sprintf("rate limited by Whatalo, waiting %s", wait.Round(100*time.Millisecond)))
-		} else {
-			fmt.Fprintf(im.stderr, "import: rate limited by Whatalo, waiting %s\n", wait.Round(100*time.Millisecond))
-		}
+		return err
+	})
+	return sent, stopIfRateLimited(err)
+}
+
+// stopIfRateLimited ends the import on a rate limit that outlasted
+// rateLimitWait's tries.
+func stopIfRateLimited(err error) error {
+	if errors.Is(err, whatalo.ErrRateLimited) {
+		return &errStop{fmt.Errorf("rate limited %d times in a row; something else is using the key's budget: %w", maxRateLimitedTries, err)}
 	}
+	return err
 }
 
 // rowData is a row checked and normalized.
@@ -507,7 +506,7 @@ func (im *importer) callFailed(r *customerRow, err error, sent, create bool) err
 	case !sent && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		return errors.Join(im.record(r, outInterrupted, "", false), err)
 	case errors.Is(err, whatalo.ErrUnauthorized):
-		return errors.Join(im.record(r, outInterrupted, "", false), &errStop{fmt.Errorf("Whatalo refused the API key: %w", err)})
+		return errors.Join(im.record(r, outInterrupted, "", false), &errStop{fmt.Errorf("the API key was refused by Whatalo: %w", err)})
 	case errors.Is(err, whatalo.ErrForbidden):
 		return errors.Join(im.record(r, outInterrupted, "", false), &errStop{fmt.Errorf("the API key may not write customers (scope write:customers): %w", err)})
 	}
@@ -527,7 +526,7 @@ func (im *importer) callFailed(r *customerRow, err error, sent, create bool) err
 		return ferr
 	}
 	if im.transient >= maxTransientFails {
-		return &errStop{fmt.Errorf("Whatalo failed %d rows in a row, last: %w", im.transient, err)}
+		return &errStop{fmt.Errorf("%d rows in a row got no answer from Whatalo, last: %w", im.transient, err)}
 	}
 	return nil
 }

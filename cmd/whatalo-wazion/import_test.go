@@ -282,6 +282,30 @@ func TestImportRateLimitedMidway(t *testing.T) {
 	assertEachOnce(t, fake, names)
 }
 
+// The first read of the store's customers answered 429: the import waits
+// for the reset and reads the same page again.
+func TestImportRateLimitedWhileReading(t *testing.T) {
+	fake := whatalotest.NewServer(t, nil)
+	csvText, names := newRowsCSV("Lectura", 3)
+	path := writeImportCSV(t, csvText)
+	fake.SetFaults(whatalotest.Faults{RateLimitStorm: true, Times: 1, Routes: []string{"GET /v1/customers"}})
+
+	stdout, stderr, err := runImportCmd(context.Background(), importTestEnv(fake), path)
+	if err != nil {
+		t.Fatalf("import: %v\n%s%s", err, stdout, stderr)
+	}
+	if got := fake.Stats().RateLimited; got != 1 {
+		t.Errorf("fake served %d 429s, want the storm's 1", got)
+	}
+	if !strings.Contains(stderr, "rate limited by Whatalo") {
+		t.Errorf("stderr does not mention the rate-limit wait:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "created  3\n") || !strings.Contains(stdout, "failed   0\n") {
+		t.Errorf("report:\n%s", stdout)
+	}
+	assertEachOnce(t, fake, names)
+}
+
 func TestImportInterruptedAndResumed(t *testing.T) {
 	fake := whatalotest.NewServer(t, nil)
 	csvText, names := newRowsCSV("Corte", 15)
