@@ -23,13 +23,19 @@ const importUsage = `Usage: whatalo-wazion import [flags] customers.csv
 Creates the customers of a CSV file in the store, within the store's rate
 limit. The header names the columns (name, email, phone, notes; any case;
 separated by ',' or ';'). Phones are stored in E.164, read in the store's
-region. Rows whose phone or email is already in the store are skipped, or
-updated with --update. A journal next to the file records finished rows, so
+region. Rows with neither phone nor email are refused (WAzion could never
+find them) unless --allow-no-contact. Rows whose phone or email is already
+in the store are skipped, or updated with --update. A journal next to the
+file records finished rows and the customers read from the store, so
 running the same command again after a crash or Ctrl-C resumes where it
-stopped and never creates a customer twice.
+stopped, never creates a customer twice, and reads only the customers
+changed since (--reread reads them all). --dry-run writes nothing.
 
 Flags:
 `
+
+// maxListedFailures bounds the failed rows a dry run's report lists.
+const maxListedFailures = 50
 
 // Limits that end an import early instead of failing every remaining row.
 const (
@@ -45,6 +51,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	dryRun := fs.Bool("dry-run", false, "check every row and report what would happen, sending nothing but reads")
 	journalPath := fs.String("journal", "", "journal of finished rows (default: the CSV's path + .journal)")
 	failuresPath := fs.String("failures", "", "CSV of the rows that failed, with reasons (default: <csv name>.failures.csv beside it)")
+	reread := fs.Bool("reread", false, "read every customer of the store again instead of only those changed since the last run (for customers deleted in Whatalo since)")
+	allowNoContact := fs.Bool("allow-no-contact", false, "create rows with neither phone nor email too (WAzion finds customers by phone or email, so it can never show them)")
 	rate := fs.Int("rate", 0, "requests per minute for the import (default: the store's background share of its rate limit, leaving the rest to a running service)")
 	pos, help, err := parseFlagsAndArgs(fs, args)
 	if err != nil || help {
@@ -101,16 +109,18 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	phone.WarmMetadata()
 	phones := phone.NewNormalizer(phone.Options{})
 	im := &importer{
-		store:   sc,
-		client:  client,
-		phones:  phones,
-		update:  *update,
-		dryRun:  *dryRun,
-		journal: jr,
-		stderr:  stderr,
-		set:     newCustomerSet(phones),
-		touched: map[string]int{},
-		rep:     importReport{skipped: map[string]int{}},
+		store:     sc,
+		client:    client,
+		phones:    phones,
+		update:    *update,
+		dryRun:    *dryRun,
+		reread:    *reread,
+		noContact: *allowNoContact,
+		journal:   jr,
+		stderr:    stderr,
+		set:       newCustomerSet(phones),
+		touched:   map[string]int{},
+		rep:       importReport{skipped: map[string]int{}},
 	}
 	// Background priority holds the import to its share of the key's
 	// budget, so a service running on the same key keeps answering.
@@ -119,8 +129,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if runErr != nil && !im.started {
 		return runErr // failed before any row: nothing to report
 	}
-	if err := writeFailures(*failuresPath, file, im.rep.failures); err != nil {
-		runErr = errors.Join(runErr, err)
+	// A dry run writes nothing: its failures are in the report. No file is
+	// left when nothing failed, not even one from an earlier run.
+	if !*dryRun {
+		if err := writeFailures(*failuresPath, file, im.rep.failures); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
 	}
 	im.printReport(stdout, csvPath, *journalPath, *failuresPath, runErr != nil)
 	if runErr != nil {
@@ -135,14 +149,17 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 // importer holds one import's state. It runs rows one at a time: the rate
 // limit, not concurrency, bounds the speed.
 type importer struct {
-	store   config.Store
-	client  *whatalo.Client
-	phones  *phone.Normalizer
-	region  string
-	update  bool
-	dryRun  bool
-	journal *journal
-	stderr  io.Writer
+	store  config.Store
+	client *whatalo.Client
+	phones *phone.Normalizer
+	region string
+	update bool
+	dryRun bool
+	reread bool // read every customer, not only those changed since the last run
+	// noContact lets rows with neither phone nor email be created.
+	noContact bool
+	journal   *journal
+	stderr    io.Writer
 
 	set *customerSet
 	// touched maps a customer ID created or updated by a row of this file
@@ -255,13 +272,35 @@ func (im *importer) resolveRegion(ctx context.Context) error {
 	return nil
 }
 
-// loadExisting pages through every customer once to learn the phones and
-// emails already in the store. Oldest first, so customers created meanwhile
-// land on later pages instead of shifting the ones not yet read.
+// readMargin is how far before the last read's newest change a rerun starts
+// reading again: changes made while that read paged, and a store's clock a
+// little behind, are read twice rather than missed.
+const readMargin = 2 * time.Minute
+
+// loadExisting learns the phones and emails already in the store. The
+// first run pages through every customer, oldest first, so customers
+// created meanwhile land on later pages instead of shifting the ones not
+// yet read, and the journal remembers each one and when the read ended. A
+// rerun starts from that memory and reads only the customers changed
+// since, newest first, stopping at the first one older than the last read.
 func (im *importer) loadExisting(ctx context.Context) error {
+	for _, c := range im.journal.customers {
+		im.set.add(whatalo.Customer{ID: c.ID, Name: c.Name, Phone: c.Phone, Email: c.Email}, im.region)
+	}
+	since := im.journal.readThrough
 	opts := &whatalo.CustomerListOptions{PerPage: 100, Sort: whatalo.CustomerSortCreatedAt, Order: whatalo.SortAsc}
+	what := "reading existing customers"
+	if !since.IsZero() && !im.reread {
+		opts.Sort, opts.Order = whatalo.CustomerSortUpdatedAt, whatalo.SortDesc
+		what = "reading customers changed since the last run"
+		since = since.Add(-readMargin)
+	} else {
+		since = time.Time{}
+	}
 	var p importProgress
 	start := time.Now()
+	var newest time.Time
+	read := 0
 	for pg, err := range im.client.Customers.Pages(ctx, opts, whatalo.WaitOutRateLimits(im.rateLimitWait())) {
 		if err != nil {
 			if p != nil {
@@ -269,16 +308,43 @@ func (im *importer) loadExisting(ctx context.Context) error {
 			}
 			return fmt.Errorf("import: read existing customers: %w", stopIfRateLimited(err))
 		}
+		done := false
 		for _, c := range pg.Items {
+			if !since.IsZero() && c.UpdatedAt.Before(since) {
+				done = true // newest first: the rest were read before
+				break
+			}
+			if c.UpdatedAt.After(newest) {
+				newest = c.UpdatedAt
+			}
 			im.set.add(c, im.region)
+			if err := im.journal.rememberCustomer(knownCustomer{ID: c.ID, Name: c.Name, Phone: c.Phone, Email: c.Email}); err != nil {
+				return err
+			}
+			read++
 		}
 		if p == nil {
-			p = newImportProgress(im.stderr, pg.Response.Pagination.Total, "reading existing customers", "customers", start)
+			total := pg.Response.Pagination.Total
+			if !since.IsZero() {
+				total = -1 // unknown: the read stops at the last run's point
+			}
+			p = newImportProgress(im.stderr, total, what, "customers", start)
 		}
 		p.Add(len(pg.Items))
+		if done {
+			break
+		}
 	}
-	p.Finish()
-	return nil
+	if p != nil {
+		p.Finish()
+	}
+	if !since.IsZero() {
+		fmt.Fprintf(im.stderr, "import: read %d customers changed since the last run (journal %s)\n", read, im.journal.path)
+	}
+	if newest.IsZero() {
+		newest = im.journal.readThrough
+	}
+	return im.journal.finishRead(newest)
 }
 
 // rateLimitWait waits out 429s: the client never retries them, and an
@@ -380,6 +446,9 @@ func (im *importer) skip(r *customerRow, outcome, reason, id string) error {
 // row's own failure is reported and the import goes on.
 func (im *importer) row(ctx context.Context, r *customerRow) error {
 	d, reason := r.check(im.phones, im.region)
+	if reason == "" && d.phone == "" && d.email == "" && !im.noContact {
+		reason = "neither phone nor email: WAzion finds customers by phone or email, so it could never show this one (--allow-no-contact imports it anyway)"
+	}
 	if reason != "" {
 		im.rep.invalid++
 		return im.fail(r, outInvalid, reason, false)
@@ -590,7 +659,17 @@ func (im *importer) printReport(w io.Writer, csvPath, journalPath, failuresPath 
 		}
 	}
 	fmt.Fprintf(w, "  failed   %d%s\n", len(rp.failures), detail(parts))
-	if len(rp.failures) > 0 {
+	switch {
+	case len(rp.failures) > 0 && im.dryRun:
+		fmt.Fprintln(w, "Rows that would fail:")
+		for i, f := range rp.failures {
+			if i == maxListedFailures {
+				fmt.Fprintf(w, "  … and %d more\n", len(rp.failures)-i)
+				break
+			}
+			fmt.Fprintf(w, "  line %d: %s\n", f.row.line, f.reason)
+		}
+	case len(rp.failures) > 0:
 		fmt.Fprintf(w, "Failed rows and reasons: %s\n", failuresPath)
 	}
 	if !im.dryRun {

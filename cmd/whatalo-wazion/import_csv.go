@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -183,6 +184,13 @@ type importFailure struct {
 // came from and the reason. The file is written even when empty, so a stale
 // one from an earlier run never lingers.
 func writeFailures(path string, f *customerFile, failures []importFailure) error {
+	if len(failures) == 0 {
+		// A failures file from an earlier run no longer says anything true.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the earlier failures file: %w", err)
+		}
+		return nil
+	}
 	var buf bytes.Buffer
 	if f.bom {
 		buf.Write(utf8BOM)

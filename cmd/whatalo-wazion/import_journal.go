@@ -67,19 +67,43 @@ type journalHeader struct {
 
 const journalKind = "whatalo-wazion import"
 
-// journal is an append-only log of finished rows, synced line by line so a
-// crash loses at most the row in flight, which the import then recognises
-// in the store.
+// knownCustomer is what the journal remembers of a customer the import
+// read from the store: enough to match rows by phone, email or name.
+type knownCustomer struct {
+	ID    string `json:"id"`
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// journalLine is any line after the header: a row's outcome (Key set), a
+// customer read from the store, or the mark of a finished read.
+type journalLine struct {
+	journalEntry
+	Customer *knownCustomer `json:"customer,omitempty"`
+	// ReadThrough marks a read of the store's customers that finished: every
+	// customer updated before it is among the customer lines above it, so a
+	// rerun reads only those updated since.
+	ReadThrough *time.Time `json:"read_through,omitempty"`
+}
+
+// journal is an append-only log of finished rows and of the customers read
+// from the store, synced line by line so a crash loses at most the row in
+// flight, which the import then recognises in the store.
 type journal struct {
 	path  string
 	f     *os.File // nil when read-only (dry run)
 	state map[string]journalEntry
+	// customers and readThrough are what earlier runs read of the store;
+	// readThrough is zero until a read finished.
+	customers   map[string]knownCustomer
+	readThrough time.Time
 }
 
 // openJournal reads the journal at path, if any, and opens it for appending
 // unless readOnly.
 func openJournal(path string, sc config.Store, readOnly bool) (*journal, error) {
-	j := &journal{path: path, state: map[string]journalEntry{}}
+	j := &journal{path: path, state: map[string]journalEntry{}, customers: map[string]knownCustomer{}}
 	want := journalHeader{Journal: journalKind, Version: 1, Store: sc.Name, BaseURL: sc.BaseURL}
 	data, err := os.ReadFile(path)
 	switch {
@@ -133,16 +157,50 @@ func (j *journal) load(data []byte, want journalHeader) error {
 			h.Store, h.BaseURL, want.Store, want.BaseURL)
 	}
 	for sc.Scan() {
-		var e journalEntry
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Key == "" {
+		var l journalLine
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 || json.Unmarshal(sc.Bytes(), &l) != nil {
 			continue // a line cut short by a crash
 		}
-		j.state[e.Key] = e
+		switch {
+		case l.Key != "":
+			j.state[l.Key] = l.journalEntry
+		case l.Customer != nil && l.Customer.ID != "":
+			j.customers[l.Customer.ID] = *l.Customer
+		case l.ReadThrough != nil:
+			j.readThrough = *l.ReadThrough
+		}
 	}
 	return sc.Err()
+}
+
+// rememberCustomer appends what a read learnt of c. In a dry run it only
+// remembers.
+func (j *journal) rememberCustomer(c knownCustomer) error {
+	j.customers[c.ID] = c
+	if j.f == nil {
+		return nil
+	}
+	if err := j.writeLine(struct {
+		Customer knownCustomer `json:"customer"`
+	}{c}); err != nil {
+		return fmt.Errorf("write journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// finishRead marks that every customer updated before t has been read.
+func (j *journal) finishRead(t time.Time) error {
+	j.readThrough = t
+	if j.f == nil {
+		return nil
+	}
+	t = t.UTC()
+	if err := j.writeLine(struct {
+		ReadThrough time.Time `json:"read_through"`
+	}{t}); err != nil {
+		return fmt.Errorf("write journal %s: %w", j.path, err)
+	}
+	return nil
 }
 
 // lookup returns the last outcome recorded for key.

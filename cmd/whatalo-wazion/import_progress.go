@@ -113,11 +113,15 @@ func (p *lineProgress) Finish() {
 func (p *lineProgress) print() {
 	p.last = time.Now()
 	elapsed := time.Since(p.start)
-	pct := 100
-	if p.total > 0 {
-		pct = p.done * 100 / p.total
+	var line string
+	switch {
+	case p.total < 0: // unknown
+		line = fmt.Sprintf("%s: %d %s", p.what, p.done, p.unit)
+	case p.total > 0:
+		line = fmt.Sprintf("%s: %d/%d %s (%d%%)", p.what, p.done, p.total, p.unit, p.done*100/p.total)
+	default:
+		line = fmt.Sprintf("%s: %d/%d %s (100%%)", p.what, p.done, p.total, p.unit)
 	}
-	line := fmt.Sprintf("%s: %d/%d %s (%d%%)", p.what, p.done, p.total, p.unit, pct)
 	if secs := elapsed.Seconds(); secs > 0 && p.done > 0 {
 		rate := float64(p.done) / secs
 		line += fmt.Sprintf(", %.1f %s/s", rate, p.unit)
