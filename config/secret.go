@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"log/slog"
 )
 
@@ -32,17 +33,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalJSON redacts the secret.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// Mask shows at most the secret's first 4 characters ("wk_l…"), and none
-// of a short one: enough to tell which kind of key or which token is meant,
-// never enough to guess it. Keys and tokens are masked by this one rule
-// wherever they are shown.
-func (s Secret) Mask() string {
-	r := []rune(string(s))
-	switch {
-	case len(r) == 0:
-		return ""
-	case len(r) < 12:
-		return "…"
-	}
-	return string(r[:4]) + "…"
-}
+// Mask shows at most the secret's first 4 characters ("wk_l…"), by the one
+// rule keys and tokens are masked by wherever they are shown
+// (wazion.MaskSecret).
+func (s Secret) Mask() string { return wazion.MaskSecret(string(s)) }

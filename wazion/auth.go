@@ -230,3 +230,18 @@ func authorizationTokens(v []byte) [][]byte {
 	}
 	return [][]byte{pass, user}
 }
+
+// MaskSecret shows at most a secret's first 4 characters ("wk_l…"), and
+// none of a short one: enough to tell which kind of key or which token is
+// meant, never enough to guess it. Keys and tokens are masked by this one
+// rule wherever they are shown.
+func MaskSecret(secret string) string {
+	r := []rune(secret)
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) < 12:
+		return "…"
+	}
+	return string(r[:4]) + "…"
+}

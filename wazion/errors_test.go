@@ -22,3 +22,11 @@ func TestErrorSaysItsMessageOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskSecret(t *testing.T) {
+	for in, want := range map[string]string{"": "", "short": "…", "demo-token": "…", "wk_live_0123456789": "wk_l…", "token-aaaa-1111": "toke…"} {
+		if got := MaskSecret(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func (cs *consoleSource) Settings(store, publicURL, method, auth string) (consol
 	case a == authBody && m == "GET":
 		return console.Settings{}, errors.New("authentication body needs method POST: a GET request has no body")
 	}
-	ss := storeSettingsShowing(cs.s.cfg, sc, pub.base, m, a, console.Mask(sc.Tokens[0].Value()))
+	ss := storeSettingsShowing(cs.s.cfg, sc, pub.base, m, a, sc.Tokens[0].Mask())
 	out := console.Settings{
 		PublicURL: pub.base, Warnings: []string{}, Method: ss.Method, Body: ss.Body, Auth: ss.Auth,
 		TokenLocation:      ss.TokenLocation,
@@ -167,7 +167,7 @@ func (cs *consoleSource) Check(ctx context.Context, store string) (console.Check
 	}
 	rep := checkStore(ctx, cs.s.cfg, i, cs.s.clients[store].Limiter(), consoleProbeTimeout)
 	out := console.CheckReport{
-		Time: time.Now(), OK: rep.OK, APIKey: console.Mask(sc.APIKey.Value()), BaseURL: rep.BaseURL, Warnings: rep.Warnings,
+		Time: time.Now(), OK: rep.OK, APIKey: sc.APIKey.Mask(), BaseURL: rep.BaseURL, Warnings: rep.Warnings,
 	}
 	for _, c := range rep.Checks {
 		out.Checks = append(out.Checks, console.CheckItem(c))

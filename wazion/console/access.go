@@ -162,19 +162,6 @@ func sameSecret(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// Mask shows at most the first four characters of a secret, and only of
-// one long enough that four characters say little about the rest.
-func Mask(secret string) string {
-	r := []rune(secret)
-	switch {
-	case len(r) == 0:
-		return ""
-	case len(r) < 12:
-		return "…"
-	}
-	return string(r[:4]) + "…"
-}
-
 // setCookie sets a console cookie: HttpOnly, SameSite=Strict, limited to
 // the console's path, and Secure when the console is served over TLS.
 func (con *Console) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {

@@ -203,7 +203,7 @@ func (con *Console) handleSetup(c *fiber.Ctx) error {
 	}
 	masked := make([]string, 0, len(con.tokens[name]))
 	for _, t := range con.tokens[name] {
-		masked = append(masked, Mask(t))
+		masked = append(masked, wazion.MaskSecret(t))
 	}
 	return c.JSON(setupAnswer{Store: name, Settings: s, Tokens: masked})
 }
