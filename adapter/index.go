@@ -43,6 +43,12 @@ const (
 	IndexFailed = "failed"
 )
 
+// IndexStates returns every state IndexStatus may report, for an enum
+// gauge.
+func IndexStates() []string {
+	return []string{IndexDisabled, IndexBuilding, IndexReady, IndexStale, IndexFailed}
+}
+
 const (
 	// indexOverlap is how far before the watermark an incremental refresh
 	// keeps reading: updated_at has coarse precision and writes may commit

@@ -120,7 +120,7 @@ func TestPlaceholderVariantsLeaveTitles(t *testing.T) {
 		if got := b.mapOrder(&o, "").Items[0].Title; got != tt.want {
 			t.Errorf("order item %q/%q titled %q, want %q", tt.product, tt.variant, got, tt.want)
 		}
-		if got := b.cartItem(checkoutItem{ProductName: tt.product, VariantName: tt.variant}).Title; got != tt.want {
+		if got := b.cartItem(whatalo.WebhookCheckoutItem{ProductName: tt.product, VariantName: tt.variant}).Title; got != tt.want {
 			t.Errorf("cart item %q/%q titled %q, want %q", tt.product, tt.variant, got, tt.want)
 		}
 		if got := customVariantTitle(tt.product, tt.variant); got != tt.custom {

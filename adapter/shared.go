@@ -129,7 +129,7 @@ func (b *Backend) send(ctx context.Context, m busMessage) {
 // publishDelivery tells the other replicas of a delivery this one applied
 // and whose shared deletions it flushed.
 func (b *Backend) publishDelivery(ctx context.Context, d delivery) {
-	b.send(ctx, busMessage{Type: busDelivery, ID: d.id, Event: d.event, At: d.at, Entity: d.entity, Side: d.customer})
+	b.send(ctx, busMessage{Type: busDelivery, ID: d.ID, Event: d.Event, At: d.OccurredAt, Entity: d.Entity, Side: d.SideCustomer})
 }
 
 // listen applies the other replicas' messages until ctx ends.
@@ -165,13 +165,13 @@ func (b *Backend) applyMessage(msg []byte) {
 	b.busReceived.Add(1)
 	switch m.Type {
 	case busDelivery:
-		d := delivery{id: deliveryKey(m.ID), event: m.Event, at: m.At, entity: m.Entity, customer: m.Side, remote: true}
-		if d.id != "" && !b.webhooks.add(d.id, time.Now()) {
+		d := newDelivery(whatalo.WebhookDelivery{ID: m.ID, Event: m.Event, OccurredAt: m.At, Entity: m.Entity, SideCustomer: m.Side}, true)
+		if d.ID != "" && !b.webhooks.add(d.ID, time.Now()) {
 			return
 		}
 		apply, err := b.planDelivery(d)
 		if err != nil {
-			b.log.Warn("unusable delivery from another replica", "event", eventLabel(d.event), "err", err)
+			b.log.Warn("unusable delivery from another replica", "event", whatalo.WebhookEventLabel(d.Event), "err", err)
 			return
 		}
 		apply()

@@ -1,18 +1,14 @@
 package adapter
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,24 +21,9 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
-// Webhook delivery headers. The X-Webhook-* set is the current delivery
-// contract; X-Whatalo-Signature the REST guide's older one.
-const (
-	HeaderWebhookID        = "X-Webhook-Id"
-	HeaderWebhookEvent     = "X-Webhook-Event"
-	HeaderWebhookSignature = "X-Webhook-Signature"
-	HeaderWebhookTimestamp = "X-Webhook-Timestamp"
-	HeaderWhataloSignature = "X-Whatalo-Signature"
-)
-
-const (
-	// WebhookTolerance is how far X-Webhook-Timestamp may be from now, in
-	// either direction, as Whatalo's verification guide says.
-	WebhookTolerance = 300 * time.Second
-	// MaxWebhookBody is the largest delivery accepted. Whatalo's entity
-	// payloads are a few kilobytes.
-	MaxWebhookBody = 1 << 20
-)
+// This file is what a Whatalo webhook delivery means to a store: which
+// cached answers, index entries and abandoned carts it changes. The wire
+// protocol (headers, signatures, envelope, payloads) is whatalo's.
 
 // Results of a delivery, as passed to Observer.ObserveWebhook. They are
 // metric label values.
@@ -54,33 +35,6 @@ const (
 	WebhookBadPayload     = "bad_payload"
 	WebhookIgnored        = "ignored"
 )
-
-// Errors of HandleWebhook and VerifyWebhook, for errors.Is. The route
-// answers 401 to the first two and 400 to the third; Whatalo does not retry
-// 4xx answers.
-var (
-	ErrWebhookSignature = errors.New("webhook signature missing or invalid")
-	ErrWebhookStale     = errors.New("webhook timestamp outside the tolerance")
-	ErrWebhookPayload   = errors.New("webhook payload unusable")
-)
-
-// webhookEvents are the events Whatalo documents (protocol 1.4.0). Other
-// names are reported as "unknown" so metric labels stay bounded.
-var webhookEvents = []string{
-	"order.created", "order.updated", "order.cancelled", "order.completed",
-	"product.created", "product.updated", "product.deleted",
-	"customer.created", "customer.updated",
-	"checkout.completed", "checkout.abandoned",
-}
-
-// eventLabel is name if Whatalo documents it, else "unknown".
-func eventLabel(name string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
-	if slices.Contains(webhookEvents, name) {
-		return name
-	}
-	return "unknown"
-}
 
 // Bounds of webhook bookkeeping.
 const (
@@ -102,89 +56,6 @@ const (
 	maxRecoveryURL = 1024
 )
 
-// VerifyWebhook checks a delivery's signature against secret, before
-// anything reads the body. The current contract signs timestamp + "." +
-// body, with X-Webhook-Timestamp (unix seconds) within tolerance of now in
-// either direction; the older one signs the body alone in
-// X-Whatalo-Signature and is used only when X-Webhook-Signature is absent.
-// Signatures are hex HMAC-SHA256, compared in constant time; a "sha256="
-// prefix and several comma-separated signatures are accepted. tolerance <= 0
-// means WebhookTolerance. An empty secret verifies nothing.
-func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	if secret == "" {
-		return fmt.Errorf("%w: no webhook secret is configured", ErrWebhookSignature)
-	}
-	if tolerance <= 0 {
-		tolerance = WebhookTolerance
-	}
-	if sig := h.Get(HeaderWebhookSignature); sig != "" {
-		ts := h.Get(HeaderWebhookTimestamp)
-		if ts == "" {
-			return fmt.Errorf("%w: %s without %s", ErrWebhookSignature, HeaderWebhookSignature, HeaderWebhookTimestamp)
-		}
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write([]byte(ts))
-		mac.Write([]byte{'.'})
-		mac.Write(body)
-		if !signatureMatches(sig, mac.Sum(nil)) {
-			return fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWebhookSignature)
-		}
-		at, ok := parseUnix(ts)
-		if !ok {
-			return fmt.Errorf("%w: %s is not unix seconds", ErrWebhookStale, HeaderWebhookTimestamp)
-		}
-		if d := now.Sub(at); d > tolerance || d < -tolerance {
-			return fmt.Errorf("%w: %s is %s from now", ErrWebhookStale, HeaderWebhookTimestamp, d.Round(time.Second))
-		}
-		return nil
-	}
-	if sig := h.Get(HeaderWhataloSignature); sig != "" {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		if !signatureMatches(sig, mac.Sum(nil)) {
-			return fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWhataloSignature)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: no %s or %s header", ErrWebhookSignature, HeaderWebhookSignature, HeaderWhataloSignature)
-}
-
-// signatureMatches compares the hex signatures in header with want. Decoded
-// bytes are compared, so the hex's case does not matter.
-func signatureMatches(header string, want []byte) bool {
-	matched, tries := false, 0
-	for part := range strings.SplitSeq(header, ",") {
-		if tries++; tries > 4 {
-			break
-		}
-		part = strings.TrimSpace(part)
-		if k, v, ok := strings.Cut(part, "="); ok && strings.EqualFold(k, "sha256") {
-			part = v
-		}
-		if len(part) != hex.EncodedLen(len(want)) {
-			continue
-		}
-		got, err := hex.DecodeString(part)
-		if err == nil && hmac.Equal(got, want) {
-			matched = true // no early return: time does not tell which part matched
-		}
-	}
-	return matched
-}
-
-// parseUnix reads unix seconds; values too large for seconds in this era
-// are taken as milliseconds.
-func parseUnix(s string) (time.Time, bool) {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	if n > 1e11 || n < -1e11 {
-		return time.UnixMilli(n), true
-	}
-	return time.Unix(n, 0), true
-}
-
 // HandleWebhook verifies and applies one delivery to this store: customer
 // events update the index and cache, order events invalidate the customer's
 // orders, checkout events record or clear abandoned carts. It calls no
@@ -192,37 +63,37 @@ func parseUnix(s string) (time.Time, bool) {
 // and keeps no reference to h or body, so it answers in well under a
 // second. event is the documented event name, or "unknown".
 //
-// A failure returns ErrWebhookSignature, ErrWebhookStale or
-// ErrWebhookPayload (wrapped) and changes nothing. A delivery id seen in
-// the last day returns event and nil, changing nothing; so do events the
-// adapter has no use for.
+// A failure returns whatalo.ErrWebhookSignature, whatalo.ErrWebhookStale or
+// whatalo.ErrWebhookPayload (wrapped) and changes nothing. A delivery id
+// seen in the last day returns event and nil, changing nothing; so do
+// events the adapter has no use for.
 func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte) (event string, err error) {
-	event = eventLabel(h.Get(HeaderWebhookEvent))
-	if len(body) > MaxWebhookBody {
+	event = whatalo.WebhookEventLabel(h.Get(whatalo.HeaderWebhookEvent))
+	if len(body) > whatalo.MaxWebhookBody {
 		b.observeWebhook(event, WebhookBadPayload)
-		return event, fmt.Errorf("%w: body of %d bytes exceeds %d", ErrWebhookPayload, len(body), MaxWebhookBody)
+		return event, fmt.Errorf("%w: body of %d bytes exceeds %d", whatalo.ErrWebhookPayload, len(body), whatalo.MaxWebhookBody)
 	}
-	if err := VerifyWebhook(b.opts.WebhookSecret, h, body, b.now(), WebhookTolerance); err != nil {
+	if err := whatalo.VerifyWebhook(b.opts.WebhookSecret, h, body, b.now(), whatalo.WebhookTolerance); err != nil {
 		result := WebhookBadSignature
-		if errors.Is(err, ErrWebhookStale) {
+		if errors.Is(err, whatalo.ErrWebhookStale) {
 			result = WebhookStaleTimestamp
 		}
 		b.observeWebhook(event, result)
 		return event, err
 	}
-	d, err := parseDelivery(h, body)
-	if err == nil {
-		event = eventLabel(d.event)
-	}
+	wd, err := whatalo.ParseWebhook(h, body)
+	var d delivery
 	var apply func() string
 	if err == nil {
+		d = newDelivery(*wd, false)
+		event = whatalo.WebhookEventLabel(d.Event)
 		apply, err = b.planDelivery(d)
 	}
 	if err != nil {
 		b.observeWebhook(event, WebhookBadPayload)
 		return event, err
 	}
-	if d.id != "" && !b.webhooks.add(d.id, time.Now()) {
+	if d.ID != "" && !b.webhooks.add(d.ID, time.Now()) {
 		b.observeWebhook(event, WebhookDuplicate)
 		return event, nil
 	}
@@ -244,140 +115,6 @@ func (b *Backend) observeWebhook(event, result string) {
 	}
 }
 
-// delivery is a verified webhook body, read.
-type delivery struct {
-	id       string
-	event    string
-	at       time.Time       // when it happened; zero when not said
-	entity   json.RawMessage // the customer, order or checkout object
-	customer json.RawMessage // a customer beside another entity, if any
-	remote   bool            // applied by another replica, which fetches what it needs
-}
-
-// envelope reads both body formats: the current one, with the entity under
-// its own name and the event in a header, and the older one, with the event
-// in the body and the entity under data.
-type envelope struct {
-	DeliveryID string          `json:"delivery_id"`
-	OccurredAt string          `json:"occurred_at"`
-	Event      string          `json:"event"`
-	Timestamp  json.RawMessage `json:"timestamp"`
-	ID         json.RawMessage `json:"id"`
-	Data       json.RawMessage `json:"data"`
-	Customer   json.RawMessage `json:"customer"`
-	Order      json.RawMessage `json:"order"`
-	Checkout   json.RawMessage `json:"checkout"`
-	Product    json.RawMessage `json:"product"`
-}
-
-func parseDelivery(h http.Header, body []byte) (delivery, error) {
-	var env envelope
-	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
-		return delivery{}, fmt.Errorf("%w: body is not a JSON object", ErrWebhookPayload)
-	}
-	if err := decodeLenient(body, &env); err != nil {
-		return delivery{}, fmt.Errorf("%w: read body: %w", ErrWebhookPayload, err)
-	}
-	d := delivery{event: strings.ToLower(strings.TrimSpace(h.Get(HeaderWebhookEvent)))}
-	if d.event == "" {
-		d.event = strings.ToLower(strings.TrimSpace(env.Event))
-	}
-	if d.event == "" {
-		return delivery{}, fmt.Errorf("%w: no event name in %s or the body", ErrWebhookPayload, HeaderWebhookEvent)
-	}
-	d.id = h.Get(HeaderWebhookID)
-	if d.id == "" {
-		d.id = env.DeliveryID
-	}
-	if d.id == "" {
-		d.id = rawString(env.ID)
-	}
-	d.id = deliveryKey(d.id)
-	d.at = parseTime(env.OccurredAt)
-	if d.at.IsZero() {
-		d.at = rawTime(env.Timestamp)
-	}
-	entity, _, _ := strings.Cut(d.event, ".")
-	switch entity {
-	case "customer":
-		d.entity = env.Customer
-	case "order":
-		d.entity = env.Order
-	case "checkout":
-		d.entity = env.Checkout
-	case "product":
-		d.entity = env.Product
-	}
-	if isJSONNull(d.entity) {
-		d.entity = env.Data
-	}
-	if isJSONNull(d.entity) {
-		d.entity = nil
-	}
-	if entity != "customer" && !isJSONNull(env.Customer) {
-		d.customer = env.Customer
-	}
-	return d, nil
-}
-
-// deliveryKey is the id kept for deduplication: a copy (headers may share
-// memory with a reused request buffer), hashed when long.
-func deliveryKey(id string) string {
-	id = strings.TrimSpace(id)
-	if len(id) > maxDeliveryID {
-		sum := sha256.Sum256([]byte(id))
-		return "sha256:" + hex.EncodeToString(sum[:])
-	}
-	return strings.Clone(id)
-}
-
-func isJSONNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || string(t) == "null"
-}
-
-// rawString reads a JSON string or number as a string: Whatalo's ids are
-// opaque strings, but some payloads carry them as numbers.
-func rawString(raw json.RawMessage) string {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(t, &s) == nil {
-		return strings.TrimSpace(s)
-	}
-	var n json.Number
-	if json.Unmarshal(t, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
-
-// rawTime reads an RFC 3339 string or unix seconds.
-func rawTime(raw json.RawMessage) time.Time {
-	if s := rawString(raw); s != "" {
-		if t := parseTime(s); !t.IsZero() {
-			return t
-		}
-		if t, ok := parseUnix(s); ok {
-			return t
-		}
-	}
-	return time.Time{}
-}
-
-func parseTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
-
-// planDelivery validates the delivery's entity and returns what applying it
-// does, so that a bad payload changes nothing, not even the record of
-// delivery ids.
 // changed tells OnChange that cached answers may no longer hold.
 func (b *Backend) changed() {
 	if b.opts.OnChange != nil {
@@ -385,75 +122,77 @@ func (b *Backend) changed() {
 	}
 }
 
+// delivery is a verified webhook delivery, to apply to this store.
+type delivery struct {
+	whatalo.WebhookDelivery
+	remote bool // applied by another replica, which fetches what it needs
+}
+
+// newDelivery is wd with its id as kept for deduplication.
+func newDelivery(wd whatalo.WebhookDelivery, remote bool) delivery {
+	wd.ID = deliveryKey(wd.ID)
+	return delivery{WebhookDelivery: wd, remote: remote}
+}
+
+// deliveryKey is the id kept for deduplication, hashed when long so that a
+// sender cannot make the set hold large keys.
+func deliveryKey(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) > maxDeliveryID {
+		sum := sha256.Sum256([]byte(id))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return id
+}
+
+// WebhookEvents returns the events HandleWebhook acts on, the ones a
+// store's subscription needs; it acknowledges the others and ignores them.
+func WebhookEvents() []string {
+	return slices.DeleteFunc(whatalo.WebhookEvents(), func(e string) bool { return webhookPlan(e) == nil })
+}
+
+// webhookPlan is how planDelivery plans an event the adapter acts on, or
+// nil. Products are cached by search text, which an event cannot name; the
+// short product TTL covers them.
+func webhookPlan(event string) func(*Backend, delivery) (func() string, error) {
+	switch event {
+	case whatalo.EventCustomerCreated, whatalo.EventCustomerUpdated:
+		return (*Backend).planCustomer
+	case whatalo.EventOrderCreated, whatalo.EventOrderUpdated, whatalo.EventOrderCancelled, whatalo.EventOrderCompleted:
+		return (*Backend).planOrder
+	case whatalo.EventCheckoutAbandoned:
+		return (*Backend).planAbandoned
+	case whatalo.EventCheckoutCompleted:
+		return (*Backend).planCheckoutCompleted
+	}
+	return nil
+}
+
+// planDelivery validates the delivery's entity and returns what applying it
+// does, so that a bad payload changes nothing, not even the record of
+// delivery ids.
 func (b *Backend) planDelivery(d delivery) (func() string, error) {
-	switch d.event {
-	case "customer.created", "customer.updated":
-		return b.planCustomer(d)
-	case "order.created", "order.updated", "order.cancelled", "order.completed":
-		return b.planOrder(d)
-	case "checkout.abandoned":
-		return b.planAbandoned(d)
-	case "checkout.completed":
-		return b.planCheckoutCompleted(d)
+	if plan := webhookPlan(d.Event); plan != nil {
+		return plan(b, d)
 	}
-	// Products are cached by search text, which an event cannot name; the
-	// short product TTL covers them.
 	return func() string { return WebhookIgnored }, nil
-}
-
-// entityFields reads the entity as an object.
-func entityFields(d delivery) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if d.entity == nil {
-		return nil, fmt.Errorf("%w: %s without its object", ErrWebhookPayload, d.event)
-	}
-	if err := json.Unmarshal(d.entity, &m); err != nil || m == nil {
-		return nil, fmt.Errorf("%w: %s object is not a JSON object", ErrWebhookPayload, d.event)
-	}
-	return m, nil
-}
-
-// decodeLenient decodes raw into v, skipping fields of unexpected types
-// (an id sent as a number) but not malformed values.
-func decodeLenient(raw json.RawMessage, v any) error {
-	err := json.Unmarshal(raw, v)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return nil
-	}
-	return err
 }
 
 // planCustomer merges the event's customer over what is known of it, so a
 // partial payload does not erase fields it leaves out.
 func (b *Backend) planCustomer(d delivery) (func() string, error) {
-	fields, err := entityFields(d)
+	wc, err := d.ReadCustomer()
 	if err != nil {
 		return nil, err
 	}
-	id := rawString(fields["id"])
-	if id == "" {
-		return nil, fmt.Errorf("%w: %s without a customer id", ErrWebhookPayload, d.event)
-	}
-	var probe whatalo.Customer
-	if err := decodeLenient(d.entity, &probe); err != nil {
-		return nil, fmt.Errorf("%w: read customer: %w", ErrWebhookPayload, err)
-	}
-	_, complete := fields["orders_count"]
 	return func() string {
-		base, known := b.knownCustomer(id)
-		c := base
-		if c.LastOrderAt != nil {
-			t := *c.LastOrderAt
-			c.LastOrderAt = &t // decoding writes through the pointer
-		}
-		_ = decodeLenient(d.entity, &c) // validated above
-		c.ID = id
+		c, known := b.knownCustomer(wc.ID)
+		wc.ApplyTo(&c)
 		b.storeCustomer(c)
-		if !known && !complete && d.event == "customer.updated" && !d.remote {
+		if !known && !wc.HasOrderTotals && d.Event == whatalo.EventCustomerUpdated && !d.remote {
 			// An unknown customer's partial payload lacks the order
 			// totals that decide whether orders are fetched.
-			b.refresher.add(id)
+			b.refresher.add(wc.ID)
 		}
 		return WebhookOK
 	}, nil
@@ -493,97 +232,42 @@ func (b *Backend) storeCustomer(c whatalo.Customer) {
 	}
 }
 
-// orderRef is what an order event says about whose order it is.
-type orderRef struct {
-	ID          string          `json:"-"`
-	Number      json.RawMessage `json:"order_number"`
-	CustomerID  json.RawMessage `json:"customer_id"`
-	CustomerIDc json.RawMessage `json:"customerId"`
-	Phone       string          `json:"customer_phone"`
-	Email       string          `json:"customer_email"`
-	Customer    *customerRef    `json:"customer"`
-}
-
-// customerRef is the customer an order or checkout names.
-type customerRef struct {
-	ID    json.RawMessage `json:"id"`
-	Phone string          `json:"phone"`
-	Email string          `json:"email"`
-}
-
-// sideCustomer reads the customer beside the entity, or nil.
-func sideCustomer(d delivery) *customerRef {
-	if d.customer == nil {
-		return nil
-	}
-	var c customerRef
-	if decodeLenient(d.customer, &c) != nil {
-		return nil
-	}
-	return &c
-}
-
 // planOrder drops the cached orders of the order's customer and refreshes
 // the customer's totals in the background.
 func (b *Backend) planOrder(d delivery) (func() string, error) {
-	fields, err := entityFields(d)
+	o, err := d.ReadOrder()
 	if err != nil {
 		return nil, err
 	}
-	var ref orderRef
-	if err := decodeLenient(d.entity, &ref); err != nil {
-		return nil, fmt.Errorf("%w: read order: %w", ErrWebhookPayload, err)
+	if o.ID == "" && o.CustomerID == "" && o.Phone == "" {
+		return nil, fmt.Errorf("%w: %s names no order or customer", whatalo.ErrWebhookPayload, d.Event)
 	}
-	if ref.Customer == nil {
-		ref.Customer = sideCustomer(d)
-	}
-	orderID := rawString(fields["id"])
-	number := strings.TrimPrefix(rawString(ref.Number), "#")
-	customerID := rawString(ref.CustomerID)
-	if customerID == "" {
-		customerID = rawString(ref.CustomerIDc)
-	}
-	phone, email := ref.Phone, ref.Email
-	if ref.Customer != nil {
-		if customerID == "" {
-			customerID = rawString(ref.Customer.ID)
-		}
-		if phone == "" {
-			phone = ref.Customer.Phone
-		}
-		if email == "" {
-			email = ref.Customer.Email
-		}
-	}
-	email = strings.ToLower(strings.TrimSpace(email))
-	if orderID == "" && customerID == "" && phone == "" {
-		return nil, fmt.Errorf("%w: %s names no order or customer", ErrWebhookPayload, d.event)
-	}
+	email := strings.ToLower(strings.TrimSpace(o.Email))
 	return func() string {
-		if orderID != "" {
-			b.cache.Delete(cache.KindOrder, orderID)
+		if o.ID != "" {
+			b.cache.Delete(cache.KindOrder, o.ID)
 		}
-		if number != "" {
-			b.cache.Delete(cache.KindOrderSearch, number)
+		if o.Number != "" {
+			b.cache.Delete(cache.KindOrderSearch, o.Number)
 		}
 		// Cached lookups of the buyer hold their order totals, which
 		// decide whether the panel looks for orders.
-		key := b.phoneKeyNow(phone)
+		key := b.phoneKeyNow(o.Phone)
 		if key != "" {
 			b.cache.Delete(cache.KindPhone, key)
 		}
 		if email != "" {
 			b.cache.Delete(cache.KindEmail, email)
 		}
-		ids := []string{customerID}
-		if customerID == "" {
+		ids := []string{o.CustomerID}
+		if o.CustomerID == "" {
 			ids = nil
 			if key != "" {
 				ids = b.index.idsByPhone(key)
 			}
 		}
 		for _, id := range ids {
-			b.orderChanged(id, orderID, !d.remote)
+			b.orderChanged(id, o.ID, !d.remote)
 		}
 		return WebhookOK
 	}, nil
@@ -678,82 +362,28 @@ func (b *Backend) rememberFound(res string, cs []whatalo.Customer) {
 	}
 }
 
-// checkoutPayload is a checkout.abandoned or checkout.completed object.
-type checkoutPayload struct {
-	RecoveryURL   string          `json:"recovery_url"`
-	RecoveryURLc  string          `json:"recoveryUrl"`
-	CreatedAt     string          `json:"created_at"`
-	UpdatedAt     string          `json:"updated_at"`
-	Phone         string          `json:"phone"`
-	CustomerPhone string          `json:"customer_phone"`
-	Items         []checkoutItem  `json:"items"`
-	Customer      *customerRef    `json:"customer"`
-	ID            json.RawMessage `json:"id"`
-}
-
-type checkoutItem struct {
-	ProductName  string         `json:"product_name"`
-	ProductNameC string         `json:"productName"`
-	Name         string         `json:"name"`
-	Title        string         `json:"title"`
-	VariantName  string         `json:"variant_name"`
-	Quantity     *whatalo.Money `json:"quantity"`
-	TotalPrice   *whatalo.Money `json:"total_price"`
-	Price        *whatalo.Money `json:"price"`
-	UnitPrice    *whatalo.Money `json:"unit_price"`
-}
-
-func (p *checkoutPayload) phone() string {
-	switch {
-	case p.Customer != nil && p.Customer.Phone != "":
-		return p.Customer.Phone
-	case p.CustomerPhone != "":
-		return p.CustomerPhone
-	}
-	return p.Phone
-}
-
-func readCheckout(d delivery) (*checkoutPayload, error) {
-	if _, err := entityFields(d); err != nil {
-		return nil, err
-	}
-	var p checkoutPayload
-	if err := decodeLenient(d.entity, &p); err != nil {
-		return nil, fmt.Errorf("%w: read checkout: %w", ErrWebhookPayload, err)
-	}
-	if p.Customer == nil || p.Customer.Phone == "" {
-		if c := sideCustomer(d); c != nil && c.Phone != "" {
-			p.Customer = c
-		}
-	}
-	return &p, nil
-}
-
 // planAbandoned records the cart under the checkout customer's phone, for
 // abandonedCarts. A checkout without a usable phone is of no use to WAzion.
 func (b *Backend) planAbandoned(d delivery) (func() string, error) {
-	p, err := readCheckout(d)
+	co, err := d.ReadCheckout()
 	if err != nil {
 		return nil, err
 	}
-	cart := Cart{ID: rawString(p.ID), URL: recoveryURL(p)}
-	for _, s := range []string{p.CreatedAt, p.UpdatedAt} {
-		if cart.Date = parseTime(s); !cart.Date.IsZero() {
-			break
-		}
+	cart := Cart{ID: co.ID, URL: recoveryURL(co.RecoveryURL), Date: co.CreatedAt}
+	if cart.Date.IsZero() {
+		cart.Date = co.UpdatedAt
 	}
 	if cart.Date.IsZero() {
-		cart.Date = d.at
+		cart.Date = d.OccurredAt
 	}
 	if cart.Date.IsZero() {
 		cart.Date = b.now()
 	}
-	for _, it := range p.Items[:min(len(p.Items), maxCartItems)] {
+	for _, it := range co.Items[:min(len(co.Items), maxCartItems)] {
 		cart.Items = append(cart.Items, b.cartItem(it))
 	}
-	phone := p.phone()
 	return func() string {
-		key := b.phoneKeyNow(phone)
+		key := b.phoneKeyNow(co.Phone)
 		if key == "" {
 			return WebhookIgnored
 		}
@@ -765,13 +395,12 @@ func (b *Backend) planAbandoned(d delivery) (func() string, error) {
 // planCheckoutCompleted clears the carts of the checkout's phone: the
 // customer bought, so there is nothing left to recover.
 func (b *Backend) planCheckoutCompleted(d delivery) (func() string, error) {
-	p, err := readCheckout(d)
+	co, err := d.ReadCheckout()
 	if err != nil {
 		return nil, err
 	}
-	phone := p.phone()
 	return func() string {
-		key := b.phoneKeyNow(phone)
+		key := b.phoneKeyNow(co.Phone)
 		if key == "" {
 			return WebhookIgnored
 		}
@@ -780,13 +409,9 @@ func (b *Backend) planCheckoutCompleted(d delivery) (func() string, error) {
 	}, nil
 }
 
-// recoveryURL is the checkout's recovery link when it is an http(s) URL:
-// WAzion shows it as a link.
-func recoveryURL(p *checkoutPayload) string {
-	raw := strings.TrimSpace(p.RecoveryURL)
-	if raw == "" {
-		raw = strings.TrimSpace(p.RecoveryURLc)
-	}
+// recoveryURL is raw when it is a short http(s) URL: WAzion shows it as a
+// link.
+func recoveryURL(raw string) string {
 	if raw == "" || len(raw) > maxRecoveryURL {
 		return ""
 	}
@@ -800,8 +425,8 @@ func recoveryURL(p *checkoutPayload) string {
 // cartItem maps a checkout line: its title as order items are titled, and
 // the line's amount (the unit price times the quantity when only that is
 // given).
-func (b *Backend) cartItem(it checkoutItem) wazion.CartItem {
-	title := titleWithVariant(firstNonEmpty(it.ProductName, it.ProductNameC, it.Name, it.Title), it.VariantName)
+func (b *Backend) cartItem(it whatalo.WebhookCheckoutItem) wazion.CartItem {
+	title := titleWithVariant(it.ProductName, it.VariantName)
 	qty := 1
 	if it.Quantity != nil && it.Quantity.IsPositive() && it.Quantity.IntPart() < 1_000_000 {
 		qty = int(it.Quantity.IntPart())
@@ -816,15 +441,6 @@ func (b *Backend) cartItem(it checkoutItem) wazion.CartItem {
 		amount = whatalo.Money{Decimal: it.UnitPrice.Mul(decimal.NewFromInt(int64(qty)))}
 	}
 	return wazion.CartItem{Title: clip(title, maxCartText), Quantity: qty, Amount: b.money(amount)}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // clip shortens s to at most n runes, copying it so it shares no memory

@@ -10,6 +10,12 @@
 // knows nothing about WAzion, caching or phone matching; those live in the
 // adapter.
 //
+// Like go-github, it also owns the provider's webhook protocol: the headers
+// and both signature schemes (VerifyWebhook, SignWebhook in
+// webhook_signature.go), the one list of events and the envelope
+// (WebhookEvents, ParseWebhook in webhook_events.go), and the payloads
+// (webhook_payloads.go). What a delivery means is the receiver's business.
+//
 // Three rules shape the transport:
 //
 //   - The limiter is applied to every attempt, retries included, so the key's

@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion/console"
@@ -219,7 +220,7 @@ func (cs *consoleSource) Webhooks(ctx context.Context, store, publicURL string) 
 	if err != nil {
 		return console.WebhookState{}, errors.New("list Whatalo's webhook subscriptions: " + cs.explainWebhookError(err, webhookScope("read"), sc, i))
 	}
-	out := console.WebhookState{URL: u, Events: serviceWebhookEvents, Subscriptions: []console.Subscription{}, SecretConfigured: sc.WebhookSecret != ""}
+	out := console.WebhookState{URL: u, Events: adapter.WebhookEvents(), Subscriptions: []console.Subscription{}, SecretConfigured: sc.WebhookSecret != ""}
 	for _, w := range hooks {
 		sub := console.Subscription{
 			ID: w.ID, URL: w.URL, Events: w.Events, Active: w.IsActive, LastTriggered: w.LastTriggeredAt,

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion/console"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -23,26 +24,12 @@ var (
 	limiterWaitBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 )
 
-// webhookEvents are Whatalo's published webhook events; anything else is
-// counted as "unknown", as the adapter does, so a sender cannot grow the
-// label set.
-var webhookEvents = map[string]bool{
-	"order.created": true, "order.updated": true, "order.cancelled": true, "order.completed": true,
-	"product.created": true, "product.updated": true, "product.deleted": true,
-	"customer.created": true, "customer.updated": true,
-	"checkout.completed": true, "checkout.abandoned": true,
-}
-
 // Webhook results counted by the route itself, before a delivery reaches a
 // store's Backend.
 const (
 	webhookUnknownStore = "unknown_store"
 	webhookTooLarge     = "too_large"
 )
-
-// indexStates are the values of adapter.IndexStatus.State, exported as an
-// enum gauge.
-var indexStates = []string{"disabled", "building", "ready", "stale", "failed"}
 
 // metrics is the service's Prometheus instrumentation. It owns its registry,
 // so several services (tests) never share counters, and it implements the
@@ -173,7 +160,7 @@ func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
 
 // ObserveWebhook implements adapter.Observer.
 func (m *metrics) ObserveWebhook(store, event, result string) {
-	m.webhooks.WithLabelValues(store, webhookEventLabel(event), result).Inc()
+	m.webhooks.WithLabelValues(store, whatalo.WebhookEventLabel(event), result).Inc()
 }
 
 // ObserveIndex implements adapter.Observer.
@@ -183,14 +170,6 @@ func (m *metrics) ObserveIndex(store string, customers, keys int, lastSync time.
 	if !lastSync.IsZero() {
 		m.indexLastSync.WithLabelValues(store).Set(float64(lastSync.UnixNano()) / 1e9)
 	}
-}
-
-// webhookEventLabel bounds the event label to Whatalo's published events.
-func webhookEventLabel(event string) string {
-	if webhookEvents[event] {
-		return event
-	}
-	return "unknown"
 }
 
 // cacheObserver returns the cache.Options.Observer of one store.
@@ -302,7 +281,7 @@ func (c *indexStateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.des
 func (c *indexStateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, store := range c.stores {
 		current := c.state(store)
-		for _, st := range indexStates {
+		for _, st := range adapter.IndexStates() {
 			v := 0.0
 			if st == current {
 				v = 1

@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
@@ -292,11 +292,12 @@ func TestWebhookRoute(t *testing.T) {
 
 	// The answer to a good delivery names its event.
 	body := []byte(`{"delivery_id":"d1","event_id":"` + demoCustomerID + `","customer":` + string(customer) + `}`)
-	now := time.Now().Unix()
+	signed := http.Header{}
+	whatalo.SignWebhook(signed, testWebhookSecret, body, time.Now())
 	status, resp := doRequest(t, http.MethodPost, hook, "application/json", body,
-		"X-Webhook-Id", "dlv_manual_1", "X-Webhook-Event", "customer.updated",
-		"X-Webhook-Timestamp", strconv.FormatInt(now, 10),
-		"X-Webhook-Signature", whatalotest.Sign(testWebhookSecret, now, body, false))
+		whatalo.HeaderWebhookID, "dlv_manual_1", whatalo.HeaderWebhookEvent, "customer.updated",
+		whatalo.HeaderWebhookTimestamp, signed.Get(whatalo.HeaderWebhookTimestamp),
+		whatalo.HeaderWebhookSignature, signed.Get(whatalo.HeaderWebhookSignature))
 	if status != http.StatusOK || !strings.Contains(resp, `"ok":true`) || !strings.Contains(resp, `"event":"customer.updated"`) {
 		t.Errorf("manual delivery: %d %s", status, resp)
 	}
@@ -310,7 +311,7 @@ func TestWebhookRoute(t *testing.T) {
 	if status != http.StatusNotFound || !strings.Contains(resp, `"error"`) {
 		t.Errorf("unknown store: %d %s", status, resp)
 	}
-	big := make([]byte, webhookBodyLimit+1)
+	big := make([]byte, whatalo.MaxWebhookBody+1)
 	for i := range big {
 		big[i] = ' '
 	}

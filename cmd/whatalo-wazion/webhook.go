@@ -12,16 +12,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
-// Webhook limits: Whatalo's deliveries are small JSON objects, and Whatalo
-// gives up on a delivery after 15 s, so the handler answers before that.
-const (
-	webhookBodyLimit = 1 << 20
-	webhookTimeout   = 10 * time.Second
-)
+// webhookTimeout bounds a delivery's handling: Whatalo gives up on a
+// delivery after 15 s, so the handler answers before that.
+const webhookTimeout = 10 * time.Second
 
 // handleWebhook receives Whatalo's webhook deliveries for one store, at
 // POST /webhooks/whatalo/:store. The Backend verifies the signature and
@@ -38,7 +35,7 @@ func (s *service) handleWebhook() fiber.Handler {
 				slog.String("request_id", id),
 				slog.String("store", store),
 				slog.String("event", event),
-				slog.String("delivery_id", logSafe(c.Get("X-Webhook-Id"))),
+				slog.String("delivery_id", logSafe(c.Get(whatalo.HeaderWebhookID))),
 				slog.Int("status", status),
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 			}
@@ -55,7 +52,7 @@ func (s *service) handleWebhook() fiber.Handler {
 			return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "unknown store"})
 		}
 		store := b.Name()
-		if len(c.Body()) > webhookBodyLimit {
+		if len(c.Body()) > whatalo.MaxWebhookBody {
 			s.metrics.ObserveWebhook(store, "", webhookTooLarge)
 			log(slog.LevelWarn, store, "", fiber.StatusRequestEntityTooLarge, nil)
 			return c.Status(fiber.StatusRequestEntityTooLarge).JSON(fiber.Map{"error": "body too large"})
@@ -72,18 +69,18 @@ func (s *service) handleWebhook() fiber.Handler {
 		ctx, cancel := context.WithTimeout(c.UserContext(), webhookTimeout)
 		defer cancel()
 		raw, err := b.HandleWebhook(ctx, header, body)
-		event := webhookEventLabel(raw) // raw is the sender's word until verified
+		event := whatalo.WebhookEventLabel(raw) // raw is the sender's word until verified
 		switch {
 		case err == nil:
 			log(slog.LevelInfo, store, event, fiber.StatusOK, nil)
 			return c.JSON(fiber.Map{"ok": true, "event": raw})
-		case errors.Is(err, adapter.ErrWebhookSignature):
+		case errors.Is(err, whatalo.ErrWebhookSignature):
 			log(slog.LevelWarn, store, event, fiber.StatusUnauthorized, err)
 			return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "invalid signature"})
-		case errors.Is(err, adapter.ErrWebhookStale):
+		case errors.Is(err, whatalo.ErrWebhookStale):
 			log(slog.LevelWarn, store, event, fiber.StatusUnauthorized, err)
 			return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "timestamp outside the allowed window"})
-		case errors.Is(err, adapter.ErrWebhookPayload):
+		case errors.Is(err, whatalo.ErrWebhookPayload):
 			log(slog.LevelWarn, store, event, fiber.StatusBadRequest, err)
 			return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": "invalid payload"})
 		}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/config"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -32,15 +33,6 @@ one delivers to. delete ends a subscription by its id.
 All take --config FILE and --store NAME (default: the first store, or for
 register the store the URL names).
 `
-
-// serviceWebhookEvents are the events the service acts on: customer and
-// order changes refresh its cache and phone index, checkouts feed
-// abandonedCarts.
-var serviceWebhookEvents = []string{
-	"customer.created", "customer.updated",
-	"order.created", "order.updated", "order.cancelled", "order.completed",
-	"checkout.abandoned", "checkout.completed",
-}
 
 func runWebhooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -172,10 +164,10 @@ func runWebhooksRegister(ctx context.Context, args []string, getenv func(string)
 	return nil
 }
 
-// registerWebhook subscribes rawURL to serviceWebhookEvents for store,
-// signed with secret (empty: Whatalo generates one). It refuses a URL that
-// is not https or already has a subscription, unless force; warn hears
-// about a URL that does not end in the store's webhook path.
+// registerWebhook subscribes rawURL to the events the adapter acts on, for
+// store, signed with secret (empty: Whatalo generates one). It refuses a
+// URL that is not https or already has a subscription, unless force; warn
+// hears about a URL that does not end in the store's webhook path.
 func registerWebhook(ctx context.Context, client *whatalo.Client, store, rawURL, secret string, force bool, warn func(string)) (*whatalo.Webhook, error) {
 	if err := checkWebhookURL(rawURL); err != nil {
 		return nil, err
@@ -198,7 +190,7 @@ func registerWebhook(ctx context.Context, client *whatalo.Client, store, rawURL,
 				"delete it in Whatalo's dashboard and register again, or pass --force to add a second one", w.URL, w.ID)
 		}
 	}
-	w, _, err := client.Webhooks.Create(ctx, whatalo.WebhookInput{URL: rawURL, Events: serviceWebhookEvents, Secret: secret})
+	w, _, err := client.Webhooks.Create(ctx, whatalo.WebhookInput{URL: rawURL, Events: adapter.WebhookEvents(), Secret: secret})
 	if err != nil {
 		var we *whatalo.Error
 		if errors.As(err, &we) && len(we.FieldErrors()) > 0 {
@@ -282,7 +274,7 @@ func runWebhooksList(ctx context.Context, args []string, getenv func(string) str
 	}
 	if !covered {
 		fmt.Fprintf(stdout, "\nNo active subscription has every event the service uses (%s); run webhooks register.\n",
-			strings.Join(serviceWebhookEvents, ", "))
+			strings.Join(adapter.WebhookEvents(), ", "))
 	}
 	return nil
 }
@@ -324,7 +316,7 @@ func runWebhooksDelete(ctx context.Context, args []string, getenv func(string) s
 // missingEvents returns the service's events that events lacks.
 func missingEvents(events []string) []string {
 	var out []string
-	for _, e := range serviceWebhookEvents {
+	for _, e := range adapter.WebhookEvents() {
 		if !slices.Contains(events, e) {
 			out = append(out, e)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
@@ -40,8 +41,8 @@ func TestWebhooksRegisterAndList(t *testing.T) {
 		t.Fatalf("fake has %d subscriptions, want 1", len(hooks))
 	}
 	h := hooks[0]
-	if h.URL != hookURL || !slices.Equal(h.Events, serviceWebhookEvents) {
-		t.Errorf("subscription = %s %v, want %s %v", h.URL, h.Events, hookURL, serviceWebhookEvents)
+	if h.URL != hookURL || !slices.Equal(h.Events, adapter.WebhookEvents()) {
+		t.Errorf("subscription = %s %v, want %s %v", h.URL, h.Events, hookURL, adapter.WebhookEvents())
 	}
 	if !strings.Contains(stdout, h.ID) || strings.Count(stdout, h.Secret) != 2 || h.Secret == "" {
 		t.Errorf("register output lacks the id or the secret:\n%s", stdout)

@@ -383,7 +383,7 @@ func TestEmitSignsDeliveries(t *testing.T) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if string(rc.body) != `{"raw":true}` || rc.header.Get("X-Webhook-Timestamp") != strconv.FormatInt(old, 10) ||
-		rc.header.Get("X-Webhook-Signature") != Sign("k", old, rc.body, false) {
+		rc.header.Get("X-Webhook-Signature") != hmacHex("k", strconv.FormatInt(old, 10)+"."+string(rc.body)) {
 		t.Errorf("verbatim body %s, headers %v", rc.body, rc.header)
 	}
 }

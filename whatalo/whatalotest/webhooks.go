@@ -3,9 +3,7 @@ package whatalotest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,14 +18,6 @@ import (
 
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
-
-// webhookEvents is the public list of webhook events (protocol 1.4.0).
-var webhookEvents = []string{
-	"order.created", "order.updated", "order.cancelled", "order.completed",
-	"product.created", "product.updated", "product.deleted",
-	"customer.created", "customer.updated",
-	"checkout.completed", "checkout.abandoned",
-}
 
 func (f *Fake) getStore(r *http.Request) response {
 	f.mu.RLock()
@@ -58,7 +48,7 @@ func (f *Fake) createWebhook(r *http.Request) response {
 		errs = append(errs, whatalo.FieldError{Field: "events", Message: "at least one event is required"})
 	}
 	for _, e := range in.Events {
-		if !slices.Contains(webhookEvents, e) {
+		if !slices.Contains(whatalo.WebhookEvents(), e) {
 			errs = append(errs, whatalo.FieldError{Field: "events", Message: "unknown event " + strconv.Quote(e)})
 		}
 	}
@@ -116,17 +106,6 @@ type Delivery struct {
 	Body      json.RawMessage `json:"body,omitempty"`      // sent verbatim instead of the generated body
 }
 
-// Sign returns the lowercase hex HMAC-SHA256 of the delivery contract in
-// force: timestamp + "." + body, or the body alone for legacy deliveries.
-func Sign(secret string, timestamp int64, body []byte, legacy bool) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	if !legacy {
-		mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
-	}
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
 // Emit posts d, signed as Whatalo signs, and returns the receiver's status.
 func (f *Fake) Emit(ctx context.Context, d Delivery) (int, error) {
 	if d.URL == "" || d.Event == "" {
@@ -153,13 +132,12 @@ func (f *Fake) Emit(ctx context.Context, d Delivery) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Whatalo-Webhooks/1.0")
-	req.Header.Set("X-Webhook-Id", d.ID)
-	req.Header.Set("X-Webhook-Event", d.Event)
+	req.Header.Set(whatalo.HeaderWebhookID, d.ID)
+	req.Header.Set(whatalo.HeaderWebhookEvent, d.Event)
 	if d.Legacy {
-		req.Header.Set("X-Whatalo-Signature", Sign(d.Secret, 0, body, true))
+		whatalo.SignWebhookLegacy(req.Header, d.Secret, body)
 	} else {
-		req.Header.Set("X-Webhook-Timestamp", strconv.FormatInt(d.Timestamp, 10))
-		req.Header.Set("X-Webhook-Signature", Sign(d.Secret, d.Timestamp, body, false))
+		whatalo.SignWebhook(req.Header, d.Secret, body, time.Unix(d.Timestamp, 0))
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
