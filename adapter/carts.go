@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -26,52 +28,56 @@ type Cart struct {
 }
 
 // carts holds abandoned carts by canonical phone key. Whatalo has no API for
-// them: they come only from webhooks, so they live in memory, bounded.
+// them: they come only from webhooks, so they live in memory, bounded. The
+// phones are golang-lru's simplelru, O(1) a call: a phone's carts change in
+// place and are read with Peek, so that past the bound the phone recorded
+// first is forgotten first, however recently its carts changed.
 type carts struct {
-	mu    sync.Mutex
-	byKey map[string][]Cart
-	order []string // phone keys in insertion order, to evict the oldest
+	mu     sync.Mutex
+	phones *simplelru.LRU[string, *phoneCarts]
 }
 
-func newCarts() *carts { return &carts{byKey: map[string][]Cart{}} }
+// phoneCarts holds one phone's carts, newest first.
+type phoneCarts struct{ list []Cart }
+
+func newCarts() *carts {
+	phones, _ := simplelru.NewLRU[string, *phoneCarts](maxCartPhones, nil) // fails only for a size < 1
+	return &carts{phones: phones}
+}
 
 // add records a cart for a phone key, replacing one with the same ID.
 func (cs *carts) add(key string, c Cart) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	list, ok := cs.byKey[key]
+	pc, ok := cs.phones.Peek(key)
 	if !ok {
-		cs.order = append(cs.order, key)
+		pc = &phoneCarts{}
+		cs.phones.Add(key, pc)
 	}
-	list = slices.DeleteFunc(slices.Clone(list), func(o Cart) bool { return c.ID != "" && o.ID == c.ID })
+	list := slices.DeleteFunc(slices.Clone(pc.list), func(o Cart) bool { return c.ID != "" && o.ID == c.ID })
 	list = append(list, c)
 	slices.SortFunc(list, func(a, b Cart) int { return b.Date.Compare(a.Date) })
-	cs.byKey[key] = list[:min(len(list), maxCartsPerPhone)]
-	for len(cs.order) > maxCartPhones {
-		delete(cs.byKey, cs.order[0])
-		cs.order = cs.order[1:]
-	}
+	pc.list = list[:min(len(list), maxCartsPerPhone)]
 }
 
-// clear drops a phone's carts, when its checkout completes.
+// clear drops a phone's carts, when its checkout completes. A later cart
+// for the phone is recorded anew, last in the eviction order.
 func (cs *carts) clear(key string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if _, ok := cs.byKey[key]; !ok {
-		return
-	}
-	delete(cs.byKey, key)
-	// Out of the eviction order too: a later cart for the phone is added
-	// anew, and a leftover entry would evict it early.
-	cs.order = slices.DeleteFunc(cs.order, func(k string) bool { return k == key })
+	cs.phones.Remove(key)
 }
 
 // get returns a phone's carts younger than maxCartAge, newest first.
 func (cs *carts) get(key string, now time.Time) []Cart {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	pc, _ := cs.phones.Peek(key)
+	if pc == nil {
+		return nil
+	}
 	var out []Cart
-	for _, c := range cs.byKey[key] {
+	for _, c := range pc.list {
 		if now.Sub(c.Date) <= maxCartAge {
 			out = append(out, c)
 		}

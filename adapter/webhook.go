@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/shopspring/decimal"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
@@ -474,60 +475,41 @@ func (b *Backend) phoneKeyNow(phone string) string {
 	return b.phones.KeyOf(phone, b.regionNow())
 }
 
-// deliverySet remembers delivery ids for a while, bounded in count: past
-// the bound, the oldest recorded is forgotten first.
+// deliverySet remembers delivery ids for ttl, at most max of them: past
+// the bound, the oldest recorded is forgotten first. It is golang-lru's
+// simplelru, O(1) a call, with each id's expiry as its value, read with Peek
+// only so that recording order stays eviction order. golang-lru's
+// expirable package would keep the expiry itself, but in v2.0.7 each of its
+// maps starts a cleanup goroutine that nothing can stop (it has no Close),
+// and it reads the wall clock, where this set is told the time.
 type deliverySet struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	max  int
-	seen map[string]deliverySeen
-	ring []ringSlot // ids in the order recorded; len <= max
-	next int        // oldest slot once the ring is full
-	gen  uint64
-}
+	ttl time.Duration
 
-type deliverySeen struct {
-	until time.Time
-	gen   uint64 // which recording of the id, so an old slot evicts nothing
-}
-
-// ringSlot is one recording of an id in deliverySet's ring.
-type ringSlot struct {
-	key string
-	gen uint64
+	mu  sync.Mutex
+	ids *simplelru.LRU[string, time.Time]
 }
 
 func newDeliverySet(capacity int, ttl time.Duration) *deliverySet {
-	return &deliverySet{ttl: ttl, max: max(capacity, 1), seen: map[string]deliverySeen{}}
+	ids, _ := simplelru.NewLRU[string, time.Time](max(capacity, 1), nil) // fails only for a size < 1
+	return &deliverySet{ttl: ttl, ids: ids}
 }
 
 // add records id and reports whether it was new (not seen within ttl).
 func (s *deliverySet) add(id string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev, ok := s.seen[id]; ok && now.Before(prev.until) {
+	if until, ok := s.ids.Peek(id); ok && now.Before(until) {
 		return false
 	}
-	s.gen++
-	s.seen[id] = deliverySeen{until: now.Add(s.ttl), gen: s.gen}
-	slot := ringSlot{key: id, gen: s.gen}
-	if len(s.ring) < s.max {
-		s.ring = append(s.ring, slot)
-		return true
-	}
-	old := s.ring[s.next]
-	if cur, ok := s.seen[old.key]; ok && cur.gen == old.gen {
-		delete(s.seen, old.key)
-	}
-	s.ring[s.next] = slot
-	s.next = (s.next + 1) % len(s.ring)
+	s.ids.Add(id, now.Add(s.ttl))
 	return true
 }
 
+// len is the number of ids held, expired ones included.
 func (s *deliverySet) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.seen)
+	return s.ids.Len()
 }
 
 // customerRefresher fetches customers again in the background, a few at a
