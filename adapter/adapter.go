@@ -104,10 +104,6 @@ type Backend struct {
 	webhooks  *deliverySet
 	refresher *customerRefresher
 
-	// bg bounds background work started by webhooks; Close cancels it.
-	bg     context.Context
-	stopBg context.CancelFunc
-
 	// With other replicas (Options.Shared).
 	replica     string
 	listening   atomic.Bool // Run is applying the bus's messages
@@ -168,18 +164,18 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
 		replica:  opts.Shared.Replica,
 	}
-	b.bg, b.stopBg = context.WithCancel(whatalo.WithPriority(context.Background(), whatalo.Background))
-	b.refresher = newCustomerRefresher(b.bg, refreshWorkers, maxPendingRefreshes, b.refreshCustomer)
+	b.refresher = newCustomerRefresher(whatalo.WithPriority(context.Background(), whatalo.Background),
+		refreshWorkers, maxPendingRefreshes, b.refreshCustomer)
 	return b
 }
 
 // Name is the store's name.
 func (b *Backend) Name() string { return b.opts.Name }
 
-// Close ends the cache's background work, waiting for it, and the
-// background fetches started by webhooks. Run ends with its own context.
+// Close ends the background fetches started by webhooks and the cache's
+// background work, waiting for both. Run ends with its own context.
 func (b *Backend) Close() {
-	b.stopBg()
+	b.refresher.close()
 	b.cache.Close()
 }
 

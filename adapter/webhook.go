@@ -513,46 +513,55 @@ func (s *deliverySet) len() int {
 }
 
 // customerRefresher fetches customers again in the background, a few at a
-// time, each id once however many events name it while it waits.
+// time, each id once however many events name it while it waits. It owns
+// its workers: close ends them and waits until they have returned.
 type customerRefresher struct {
 	ctx     context.Context
+	stop    context.CancelFunc
 	workers int
 	max     int
 	fetch   func(ctx context.Context, id string)
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
+	closed  bool
 	queue   []string
 	queued  map[string]bool
 	running int
 }
 
-func newCustomerRefresher(ctx context.Context, workers, maxPending int, fetch func(context.Context, string)) *customerRefresher {
-	return &customerRefresher{ctx: ctx, workers: workers, max: maxPending, fetch: fetch, queued: map[string]bool{}}
+// newCustomerRefresher returns a refresher whose fetches run under a child
+// of parent, which close cancels.
+func newCustomerRefresher(parent context.Context, workers, maxPending int, fetch func(context.Context, string)) *customerRefresher {
+	ctx, stop := context.WithCancel(parent)
+	return &customerRefresher{ctx: ctx, stop: stop, workers: workers, max: maxPending, fetch: fetch, queued: map[string]bool{}}
 }
 
 // add queues id unless it is queued already or the queue is full; then the
 // next sync brings the change instead.
 func (r *customerRefresher) add(id string) {
-	if id == "" || r.ctx.Err() != nil {
+	if id == "" {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.queued[id] || len(r.queue) >= r.max {
+	// Checked under mu, which close takes too: no worker starts once close
+	// may be waiting for them.
+	if r.closed || r.queued[id] || len(r.queue) >= r.max {
 		return
 	}
 	r.queued[id] = true
 	r.queue = append(r.queue, strings.Clone(id))
 	if r.running < r.workers {
 		r.running++
-		go r.work()
+		r.wg.Go(r.work)
 	}
 }
 
 func (r *customerRefresher) work() {
 	for {
 		r.mu.Lock()
-		if len(r.queue) == 0 || r.ctx.Err() != nil {
+		if len(r.queue) == 0 || r.closed {
 			r.running--
 			r.mu.Unlock()
 			return
@@ -570,4 +579,16 @@ func (r *customerRefresher) idle() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.running == 0 && len(r.queue) == 0
+}
+
+// close drops the queued fetches, cancels the running ones and returns when
+// every worker has. Later adds are ignored.
+func (r *customerRefresher) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.queue = nil
+	clear(r.queued)
+	r.mu.Unlock()
+	r.stop()
+	r.wg.Wait()
 }

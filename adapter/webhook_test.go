@@ -9,8 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -470,6 +473,31 @@ func TestDeliverySetBounded(t *testing.T) {
 	}
 	if !s.add("d", now.Add(61*time.Minute)) {
 		t.Error("d refused after its TTL")
+	}
+}
+
+func TestRefresherCloseWaitsForFetches(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var finished atomic.Int32
+	started := make(chan string, 3)
+	r := newCustomerRefresher(context.Background(), 2, 10, func(ctx context.Context, id string) {
+		started <- id
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // a fetch winding down: close waits it out
+		finished.Add(1)
+	})
+	for _, id := range []string{"a", "b", "c"} {
+		r.add(id)
+	}
+	<-started
+	<-started
+	r.close()
+	if n := finished.Load(); n != 2 {
+		t.Errorf("close returned with %d of 2 fetches finished", n)
+	}
+	r.add("d")
+	if !r.idle() || len(started) != 0 {
+		t.Errorf("fetches after close: idle %v, started %d", r.idle(), len(started))
 	}
 }
 
