@@ -162,6 +162,8 @@ func TestReadmeExamplesRun(t *testing.T) {
 			}
 		case "promql":
 			checkReadmeMetrics(t, where, b.text)
+		case "text":
+			checkReadmeLayout(t, where, b.text)
 		default:
 			t.Errorf("%s: code block of unknown kind %q", where, b.lang)
 		}
@@ -386,5 +388,38 @@ func checkReadmeInlineCommands(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no inline command found in the README")
+	}
+}
+
+// checkReadmeLayout: every folder and file a drawing of the layout names
+// exists. A name at the start of a line (after two spaces per level) is
+// inside the folder named above it one level up.
+func checkReadmeLayout(t *testing.T, where, text string) {
+	t.Helper()
+	var dirs []string // by level
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		name, _, _ := strings.Cut(trimmed, " ")
+		if indent%2 != 0 || !(strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".go")) {
+			continue
+		}
+		level := indent / 2
+		if level > len(dirs) {
+			continue // a continuation of the line above
+		}
+		dirs = dirs[:level]
+		path := strings.Join(append(slices.Clone(dirs), name), "")
+		if _, err := os.Stat("../../" + path); err != nil {
+			t.Errorf("%s: the layout names %s, which does not exist", where, path)
+		}
+		n++
+		if strings.HasSuffix(name, "/") {
+			dirs = append(dirs, name)
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s: a text block names no file or folder", where)
 	}
 }
