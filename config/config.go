@@ -19,6 +19,7 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion/console"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
@@ -204,7 +205,7 @@ const (
 	DefaultAnswerTTL     = time.Second
 	DefaultRedisReplicas = 2
 	// DefaultConsoleSessionTTL is how long a console sign-in lasts.
-	DefaultConsoleSessionTTL = 12 * time.Hour
+	DefaultConsoleSessionTTL = console.DefaultSessionTTL
 )
 
 // FromEnv builds a one-store configuration from environment variables.

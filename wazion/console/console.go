@@ -54,7 +54,7 @@ type Options struct {
 	// PublicURL is the address WAzion reaches the service at; empty uses
 	// the address the browser opened the console at.
 	PublicURL string
-	// SessionTTL is how long a sign-in lasts; zero means 12 hours.
+	// SessionTTL is how long a sign-in lasts; zero means DefaultSessionTTL.
 	SessionTTL time.Duration
 	Setup      Setup
 	Checker    Checker
@@ -67,6 +67,9 @@ type Options struct {
 	// Logger receives the console's sign-ins and failures; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultSessionTTL is how long a sign-in lasts unless configured.
+const DefaultSessionTTL = 12 * time.Hour
 
 // Console is the web console's handlers and state.
 type Console struct {
@@ -95,7 +98,7 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: no stores")
 	}
 	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = 12 * time.Hour
+		opts.SessionTTL = DefaultSessionTTL
 	}
 	con := &Console{
 		opts:   opts,
