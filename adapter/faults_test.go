@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
@@ -54,15 +55,23 @@ type clock struct{ ns atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func faultDemo(t *testing.T) (*demo, *clock) {
-	clk := &clock{}
-	clk.ns.Store(goldenNow.UnixNano())
+// faultOptions are the WAzion handler's options of the fault tests: every
+// budget faultBudget.
+func faultOptions() wazion.Options {
 	budgets := map[string]time.Duration{}
 	for _, e := range wazion.Endpoints() {
 		budgets[e] = faultBudget
 	}
-	d := newDemoWith(t, func(o *adapter.Options) { o.Now = clk.Now },
-		wazion.Options{Budgets: budgets, Margin: faultMargin})
+	return wazion.Options{Budgets: budgets, Margin: faultMargin}
+}
+
+// faultDemo is the demo for a synctest bubble: the fake served in memory,
+// so that whether an answer came inside its budget is measured on the
+// bubble's clock, exactly, however loaded the machine is.
+func faultDemo(t *testing.T) (*demo, *clock) {
+	clk := &clock{}
+	clk.ns.Store(goldenNow.UnixNano())
+	d := buildDemo(t, demoSetup{perMinute: 100000, edit: func(o *adapter.Options) { o.Now = clk.Now }, wopts: faultOptions(), inMemory: true})
 	return d, clk
 }
 
@@ -98,30 +107,38 @@ func timedGet(t *testing.T, d *demo, endpoint string, params url.Values) map[str
 
 func applyFault(d *demo, f *whatalotest.Faults) {
 	if f == nil {
-		d.fake.Stop()
+		if d.inMemory {
+			d.fake.Close() // its transport refuses from now on
+		} else {
+			d.fake.Stop()
+		}
 		return
 	}
 	d.fake.SetFaults(*f)
 }
 
 // TestFaultsCold: with nothing cached, every endpoint answers 200 with JSON
-// and an error inside its budget, whatever the upstream does.
+// and an error inside its budget, whatever the upstream does. Each case
+// runs in a synctest bubble, so "inside its budget" is measured on the
+// bubble's clock, exactly.
 func TestFaultsCold(t *testing.T) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			d, _ := faultDemo(t)
-			applyFault(d, f.faults)
-			var wg sync.WaitGroup
-			for _, e := range faultEndpoints {
-				wg.Go(func() {
-					out := timedGet(t, d, e.endpoint, e.params)
-					if msg, _ := out["error"].(string); msg == "" {
-						t.Errorf("%s: no error reported: %v", e.endpoint, out)
-					}
-				})
-			}
-			wg.Wait()
+			synctest.Test(t, func(t *testing.T) {
+				d, _ := faultDemo(t)
+				applyFault(d, f.faults)
+				var wg sync.WaitGroup
+				for _, e := range faultEndpoints {
+					wg.Go(func() {
+						out := timedGet(t, d, e.endpoint, e.params)
+						if msg, _ := out["error"].(string); msg == "" {
+							t.Errorf("%s: no error reported: %v", e.endpoint, out)
+						}
+					})
+				}
+				wg.Wait()
+			})
 		})
 	}
 }
@@ -132,28 +149,30 @@ func TestFaultsWarm(t *testing.T) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			d, clk := faultDemo(t)
-			want := map[string]string{}
-			for _, e := range faultEndpoints {
-				out := timedGet(t, d, e.endpoint, e.params)
-				if out["error"] != nil {
-					t.Fatalf("%s warm-up failed: %v", e.endpoint, out["error"])
-				}
-				b, _ := json.Marshal(out)
-				want[e.endpoint] = string(b)
-			}
-			clk.Advance(10 * time.Minute) // past every fresh TTL but the store's
-			applyFault(d, f.faults)
-			var wg sync.WaitGroup
-			for _, e := range faultEndpoints {
-				wg.Go(func() {
+			synctest.Test(t, func(t *testing.T) {
+				d, clk := faultDemo(t)
+				want := map[string]string{}
+				for _, e := range faultEndpoints {
 					out := timedGet(t, d, e.endpoint, e.params)
-					if b, _ := json.Marshal(out); string(b) != want[e.endpoint] {
-						t.Errorf("%s: stale answer differs:\n got %s\nwant %s", e.endpoint, b, want[e.endpoint])
+					if out["error"] != nil {
+						t.Fatalf("%s warm-up failed: %v", e.endpoint, out["error"])
 					}
-				})
-			}
-			wg.Wait()
+					b, _ := json.Marshal(out)
+					want[e.endpoint] = string(b)
+				}
+				clk.Advance(10 * time.Minute) // past every fresh TTL but the store's
+				applyFault(d, f.faults)
+				var wg sync.WaitGroup
+				for _, e := range faultEndpoints {
+					wg.Go(func() {
+						out := timedGet(t, d, e.endpoint, e.params)
+						if b, _ := json.Marshal(out); string(b) != want[e.endpoint] {
+							t.Errorf("%s: stale answer differs:\n got %s\nwant %s", e.endpoint, b, want[e.endpoint])
+						}
+					})
+				}
+				wg.Wait()
+			})
 		})
 	}
 }

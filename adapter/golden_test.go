@@ -33,9 +33,10 @@ const testToken = "test-token-0123456789"
 
 // demo is the demo store behind the WAzion routes, as the service serves it.
 type demo struct {
-	app  *fiber.App
-	fake *whatalotest.Server
-	b    *adapter.Backend
+	app      *fiber.App
+	fake     *whatalotest.Server
+	b        *adapter.Backend
+	inMemory bool // the fake is served without a socket (demoSetup.inMemory)
 }
 
 func newDemo(t *testing.T, edit func(*adapter.Options)) *demo {
@@ -46,30 +47,62 @@ func newDemo(t *testing.T, edit func(*adapter.Options)) *demo {
 // newDemoWith is newDemo with WAzion handler options (budgets, margin).
 func newDemoWith(t *testing.T, edit func(*adapter.Options), wopts wazion.Options) *demo {
 	t.Helper()
+	return buildDemo(t, demoSetup{perMinute: 100000, edit: edit, wopts: wopts})
+}
+
+// demoSetup says how buildDemo builds a demo.
+type demoSetup struct {
+	perMinute int // the key's limit at the fake and the service's limiter
+	share     float64
+	edit      func(*adapter.Options)
+	wopts     wazion.Options
+	// inMemory serves the fake without a socket, for a testing/synctest
+	// bubble: there the clock is the bubble's, and a deadline is measured
+	// exactly whatever the machine's load.
+	inMemory bool
+}
+
+func buildDemo(t *testing.T, ds demoSetup) *demo {
+	t.Helper()
 	seed, err := whatalotest.LoadSeed(demoStoreJSON(), goldenNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := whatalotest.NewServer(t, seed, whatalotest.WithRateLimit(100000))
-	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL),
-		whatalo.WithLimiter(whatalo.NewLimiter(100000, 0.5)))
+	share := ds.share
+	if share == 0 {
+		share = 0.5
+	}
+	var fake *whatalotest.Server
+	opts := []whatalo.Option{whatalo.WithLimiter(whatalo.NewLimiter(ds.perMinute, share))}
+	if ds.inMemory {
+		// In a bubble the clock starts in 2000, and X-RateLimit-Reset reads
+		// as a Unix time only past 2001.
+		time.Sleep(time.Until(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)))
+		f := whatalotest.New(seed, whatalotest.WithRateLimit(ds.perMinute))
+		t.Cleanup(f.Close)
+		fake = &whatalotest.Server{Fake: f, APIKey: whatalotest.DefaultAPIKey, APIURL: "http://whatalo.test/v1"}
+		opts = append(opts, whatalo.WithHTTPClient(&http.Client{Transport: f.Transport()}))
+	} else {
+		fake = whatalotest.NewServer(t, seed, whatalotest.WithRateLimit(ds.perMinute))
+	}
+	client, err := whatalo.NewClient(fake.APIKey, append(opts, whatalo.WithBaseURL(fake.APIURL))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := adapter.Options{Name: "demo", Region: "DO", Now: func() time.Time { return goldenNow }}
-	if edit != nil {
-		edit(&opts)
+	aopts := adapter.Options{Name: "demo", Region: "DO", Now: func() time.Time { return goldenNow }}
+	if ds.edit != nil {
+		ds.edit(&aopts)
 	}
-	b := adapter.New(client, opts)
+	b := adapter.New(client, aopts)
 	t.Cleanup(b.Close)
-	tenants, err := wazion.NewTenants([]wazion.Tenant{{Name: "demo", Tokens: []string{testToken}, Language: opts.Language, Backend: b}})
+	tenants, err := wazion.NewTenants([]wazion.Tenant{{Name: "demo", Tokens: []string{testToken}, Language: aopts.Language, Backend: b}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := wazion.NewServer(tenants, wopts)
+	srv := wazion.NewServer(tenants, ds.wopts)
 	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	srv.Routes(app)
-	return &demo{app: app, fake: fake, b: b}
+	return &demo{app: app, fake: fake, b: b, inMemory: ds.inMemory}
 }
 
 // get calls an endpoint with query parameters and returns the decoded JSON.

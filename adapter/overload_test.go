@@ -5,45 +5,17 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 
-	"github.com/gofiber/fiber/v2"
-
-	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
-	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
-	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
 // newLimitedDemo is the demo store behind a key limited to perMinute, with
-// the service's limiter set to the same figure.
+// the service's limiter set to the same figure and the fault budgets, served
+// in memory for a synctest bubble.
 func newLimitedDemo(t *testing.T, perMinute int) *demo {
 	t.Helper()
-	seed, err := whatalotest.LoadSeed(demoStoreJSON(), goldenNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := whatalotest.NewServer(t, seed, whatalotest.WithRateLimit(perMinute))
-	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL),
-		whatalo.WithLimiter(whatalo.NewLimiter(perMinute, 0.5)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := adapter.New(client, adapter.Options{Name: "demo", Region: "DO", Now: func() time.Time { return goldenNow }})
-	t.Cleanup(b.Close)
-	tenants, err := wazion.NewTenants([]wazion.Tenant{{Name: "demo", Tokens: []string{testToken}, Backend: b}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	budgets := map[string]time.Duration{}
-	for _, e := range wazion.Endpoints() {
-		budgets[e] = faultBudget
-	}
-	wopts := wazion.Options{Budgets: budgets, Margin: faultMargin}
-	srv := wazion.NewServer(tenants, wopts)
-	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
-	srv.Routes(app)
-	return &demo{app: app, fake: fake, b: b}
+	return buildDemo(t, demoSetup{perMinute: perMinute, wopts: faultOptions(), inMemory: true})
 }
 
 // TestOverloadStaysUnderTheKeyLimit drives ten times the key's per-minute
@@ -51,6 +23,10 @@ func newLimitedDemo(t *testing.T, perMinute int) *demo {
 // than the limit in a minute, never has to answer 429, and every request is
 // still answered inside its budget.
 func TestOverloadStaysUnderTheKeyLimit(t *testing.T) {
+	synctest.Test(t, testOverloadStaysUnderTheKeyLimit)
+}
+
+func testOverloadStaysUnderTheKeyLimit(t *testing.T) {
 	const perMinute = 60
 	d := newLimitedDemo(t, perMinute)
 	var wg sync.WaitGroup
