@@ -107,11 +107,7 @@ func timedGet(t *testing.T, d *demo, endpoint string, params url.Values) map[str
 
 func applyFault(d *demo, f *whatalotest.Faults) {
 	if f == nil {
-		if d.inMemory {
-			d.fake.Close() // its transport refuses from now on
-		} else {
-			d.fake.Stop()
-		}
+		d.fake.Stop()
 		return
 	}
 	d.fake.SetFaults(*f)

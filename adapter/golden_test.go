@@ -33,10 +33,9 @@ const testToken = "test-token-0123456789"
 
 // demo is the demo store behind the WAzion routes, as the service serves it.
 type demo struct {
-	app      *fiber.App
-	fake     *whatalotest.Server
-	b        *adapter.Backend
-	inMemory bool // the fake is served without a socket (demoSetup.inMemory)
+	app  *fiber.App
+	fake *whatalotest.Server
+	b    *adapter.Backend
 }
 
 func newDemo(t *testing.T, edit func(*adapter.Options)) *demo {
@@ -73,19 +72,16 @@ func buildDemo(t *testing.T, ds demoSetup) *demo {
 		share = 0.5
 	}
 	var fake *whatalotest.Server
-	opts := []whatalo.Option{whatalo.WithLimiter(whatalo.NewLimiter(ds.perMinute, share))}
 	if ds.inMemory {
 		// In a bubble the clock starts in 2000, and X-RateLimit-Reset reads
 		// as a Unix time only past 2001.
 		time.Sleep(time.Until(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)))
-		f := whatalotest.New(seed, whatalotest.WithRateLimit(ds.perMinute))
-		t.Cleanup(f.Close)
-		fake = &whatalotest.Server{Fake: f, APIKey: whatalotest.DefaultAPIKey, APIURL: "http://whatalo.test/v1"}
-		opts = append(opts, whatalo.WithHTTPClient(&http.Client{Transport: f.Transport()}))
+		fake = whatalotest.NewMemoryServer(t, seed, whatalotest.WithRateLimit(ds.perMinute))
 	} else {
 		fake = whatalotest.NewServer(t, seed, whatalotest.WithRateLimit(ds.perMinute))
 	}
-	client, err := whatalo.NewClient(fake.APIKey, append(opts, whatalo.WithBaseURL(fake.APIURL))...)
+	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL), whatalo.WithHTTPClient(fake.Client()),
+		whatalo.WithLimiter(whatalo.NewLimiter(ds.perMinute, share)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +98,7 @@ func buildDemo(t *testing.T, ds demoSetup) *demo {
 	srv := wazion.NewServer(tenants, ds.wopts)
 	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	srv.Routes(app)
-	return &demo{app: app, fake: fake, b: b, inMemory: ds.inMemory}
+	return &demo{app: app, fake: fake, b: b}
 }
 
 // get calls an endpoint with query parameters and returns the decoded JSON.

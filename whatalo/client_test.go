@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -25,6 +26,7 @@ func newClient(t *testing.T, srv *whatalotest.Server, opts ...whatalo.Option) *w
 	t.Helper()
 	base := []whatalo.Option{
 		whatalo.WithBaseURL(srv.APIURL),
+		whatalo.WithHTTPClient(srv.Client()),
 		whatalo.WithRetryWait(10*time.Millisecond, 50*time.Millisecond),
 		whatalo.WithLimiter(whatalo.NewLimiter(6000, 1)),
 	}
@@ -540,51 +542,53 @@ func TestErrorStatuses(t *testing.T) {
 }
 
 func TestRateLimited429PausesTheKey(t *testing.T) {
-	srv := whatalotest.NewServer(t, nil)
-	obs := &observer{}
-	c := newClient(t, srv, whatalo.WithObserver(obs))
-	srv.SetFaults(whatalotest.Faults{RateLimitStorm: true, RetryAfter: 1, Times: 1})
+	synctest.Test(t, func(t *testing.T) {
+		srv := whatalotest.NewMemoryServer(t, nil)
+		obs := &observer{}
+		c := newClient(t, srv, whatalo.WithObserver(obs))
+		srv.SetFaults(whatalotest.Faults{RateLimitStorm: true, RetryAfter: 1, Times: 1})
 
-	start := time.Now()
-	_, _, err := c.Customers.List(ctx5s(t), nil)
-	var werr *whatalo.Error
-	if !errors.As(err, &werr) || werr.StatusCode != 429 || !errors.Is(err, whatalo.ErrRateLimited) {
-		t.Fatalf("storm: got %v, want a 429 *Error", err)
-	}
-	if werr.RetryAfter != time.Second {
-		t.Errorf("RetryAfter = %s, want 1s", werr.RetryAfter)
-	}
-	if st := srv.Stats(); st.Total != 1 || st.RateLimited != 1 {
-		t.Fatalf("a 429 was retried: stats %+v", st)
-	}
-	if c.Limiter().State().PausedUntil.IsZero() {
-		t.Fatal("429 did not pause the limiter")
-	}
+		start := time.Now()
+		_, _, err := c.Customers.List(ctx5s(t), nil)
+		var werr *whatalo.Error
+		if !errors.As(err, &werr) || werr.StatusCode != 429 || !errors.Is(err, whatalo.ErrRateLimited) {
+			t.Fatalf("storm: got %v, want a 429 *Error", err)
+		}
+		if werr.RetryAfter != time.Second {
+			t.Errorf("RetryAfter = %s, want 1s", werr.RetryAfter)
+		}
+		if st := srv.Stats(); st.Total != 1 || st.RateLimited != 1 {
+			t.Fatalf("a 429 was retried: stats %+v", st)
+		}
+		if c.Limiter().State().PausedUntil.IsZero() {
+			t.Fatal("429 did not pause the limiter")
+		}
 
-	// A caller that cannot wait out the pause fails at once, unsent.
-	t0 := time.Now()
-	_, _, err = c.Customers.List(ctxTimeout(t, 200*time.Millisecond), nil)
-	var le *whatalo.LimiterError
-	if !errors.As(err, &le) || !errors.Is(err, whatalo.ErrRateLimited) || le.PausedUntil.IsZero() {
-		t.Fatalf("call during the pause: got %v, want a *LimiterError", err)
-	}
-	if el := time.Since(t0); el > 100*time.Millisecond {
-		t.Fatalf("the refusal took %s", el)
-	}
-	if got := srv.Stats().Total; got != 1 {
-		t.Fatalf("the refused call reached the server (%d requests)", got)
-	}
-	if obs.count("reject") != 1 {
-		t.Errorf("observer saw %d limiter rejections, want 1", obs.count("reject"))
-	}
+		// A caller that cannot wait out the pause fails at once, unsent.
+		t0 := time.Now()
+		_, _, err = c.Customers.List(ctxTimeout(t, 200*time.Millisecond), nil)
+		var le *whatalo.LimiterError
+		if !errors.As(err, &le) || !errors.Is(err, whatalo.ErrRateLimited) || le.PausedUntil.IsZero() {
+			t.Fatalf("call during the pause: got %v, want a *LimiterError", err)
+		}
+		if el := time.Since(t0); el > 100*time.Millisecond {
+			t.Fatalf("the refusal took %s", el)
+		}
+		if got := srv.Stats().Total; got != 1 {
+			t.Fatalf("the refused call reached the server (%d requests)", got)
+		}
+		if obs.count("reject") != 1 {
+			t.Errorf("observer saw %d limiter rejections, want 1", obs.count("reject"))
+		}
 
-	// One that can, waits and succeeds.
-	if _, _, err := c.Customers.List(ctx5s(t), nil); err != nil {
-		t.Fatalf("call after the pause: %v", err)
-	}
-	if el := time.Since(start); el < 900*time.Millisecond {
-		t.Fatalf("the call after a Retry-After of 1s went out after %s", el)
-	}
+		// One that can, waits and succeeds.
+		if _, _, err := c.Customers.List(ctx5s(t), nil); err != nil {
+			t.Fatalf("call after the pause: %v", err)
+		}
+		if el := time.Since(start); el < 900*time.Millisecond {
+			t.Fatalf("the call after a Retry-After of 1s went out after %s", el)
+		}
+	})
 }
 
 func ctx5s(t *testing.T) context.Context { return ctxTimeout(t, 5*time.Second) }
@@ -652,25 +656,27 @@ func TestPostRetriesOnlyWhereSafe(t *testing.T) {
 }
 
 func TestDeadlineCutsRetriesShort(t *testing.T) {
-	srv := whatalotest.NewServer(t, nil)
-	srv.SetFaults(whatalotest.Faults{ErrorRate: 1, ErrorStatus: 503})
-	c := newClient(t, srv, whatalo.WithRetryWait(100*time.Millisecond, time.Second), whatalo.WithRetryMax(10))
+	synctest.Test(t, func(t *testing.T) {
+		srv := whatalotest.NewMemoryServer(t, nil)
+		srv.SetFaults(whatalotest.Faults{ErrorRate: 1, ErrorStatus: 503})
+		c := newClient(t, srv, whatalo.WithRetryWait(100*time.Millisecond, time.Second), whatalo.WithRetryMax(10))
 
-	start := time.Now()
-	_, _, err := c.Customers.List(ctxTimeout(t, 300*time.Millisecond), nil)
-	el := time.Since(start)
-	// The policy aims to hand back the last 503, but a stalled scheduler can
-	// still push the final attempt past the deadline.
-	var werr *whatalo.Error
-	if !(errors.As(err, &werr) && werr.StatusCode == 503) && !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v, want the last 503 or the deadline", err)
-	}
-	if el > 330*time.Millisecond {
-		t.Fatalf("returned after %s, past the 300 ms deadline", el)
-	}
-	if got := srv.Stats().Total; got < 2 || got > 3 {
-		t.Fatalf("%d attempts; want a retry or two inside 300 ms, not RetryMax", got)
-	}
+		start := time.Now()
+		_, _, err := c.Customers.List(ctxTimeout(t, 300*time.Millisecond), nil)
+		el := time.Since(start)
+		// The policy aims to hand back the last 503, but a stalled scheduler can
+		// still push the final attempt past the deadline.
+		var werr *whatalo.Error
+		if !(errors.As(err, &werr) && werr.StatusCode == 503) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v, want the last 503 or the deadline", err)
+		}
+		if el > 330*time.Millisecond {
+			t.Fatalf("returned after %s, past the 300 ms deadline", el)
+		}
+		if got := srv.Stats().Total; got < 2 || got > 3 {
+			t.Fatalf("%d attempts; want a retry or two inside 300 ms, not RetryMax", got)
+		}
+	})
 }
 
 func TestNetworkErrors(t *testing.T) {
@@ -713,18 +719,20 @@ func TestNetworkErrors(t *testing.T) {
 }
 
 func TestHangingServerRespectsTheDeadline(t *testing.T) {
-	srv := whatalotest.NewServer(t, nil)
-	srv.SetFaults(whatalotest.Faults{Hang: true})
-	c := newClient(t, srv)
-	start := time.Now()
-	_, _, err := c.Customers.Get(ctxTimeout(t, 200*time.Millisecond), "1")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("hang: got %v, want context.DeadlineExceeded", err)
-	}
-	if el := time.Since(start); el > 400*time.Millisecond {
-		t.Fatalf("hang returned after %s", el)
-	}
-	srv.Reset() // release the hung handler
+	synctest.Test(t, func(t *testing.T) {
+		srv := whatalotest.NewMemoryServer(t, nil)
+		srv.SetFaults(whatalotest.Faults{Hang: true})
+		c := newClient(t, srv)
+		start := time.Now()
+		_, _, err := c.Customers.Get(ctxTimeout(t, 200*time.Millisecond), "1")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("hang: got %v, want context.DeadlineExceeded", err)
+		}
+		if el := time.Since(start); el > 400*time.Millisecond {
+			t.Fatalf("hang returned after %s", el)
+		}
+		srv.Reset() // release the hung handler
+	})
 }
 
 func TestUnusableBodies(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -43,91 +44,97 @@ func empty(t *testing.T, l *whatalo.Limiter, ctx context.Context) {
 }
 
 func TestLimiterFailsFastPastTheDeadline(t *testing.T) {
-	// 600/min: burst 60, then one token every ~111 ms.
-	l := whatalo.NewLimiter(600, 1)
-	empty(t, l, context.Background())
+	synctest.Test(t, func(t *testing.T) {
+		// 600/min: burst 60, then one token every ~111 ms.
+		l := whatalo.NewLimiter(600, 1)
+		empty(t, l, context.Background())
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := l.Wait(ctx)
-	if !errors.Is(err, whatalo.ErrRateLimited) {
-		t.Fatalf("wait past the deadline: got %v, want ErrRateLimited", err)
-	}
-	var le *whatalo.LimiterError
-	if !errors.As(err, &le) || le.Wait <= 20*time.Millisecond || le.PerMinute != 600 {
-		t.Fatalf("want a *LimiterError with the wait and budget, got %#v", err)
-	}
-	if el := time.Since(start); el > 10*time.Millisecond {
-		t.Fatalf("refusal took %s; it should not wait", el)
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := l.Wait(ctx)
+		if !errors.Is(err, whatalo.ErrRateLimited) {
+			t.Fatalf("wait past the deadline: got %v, want ErrRateLimited", err)
+		}
+		var le *whatalo.LimiterError
+		if !errors.As(err, &le) || le.Wait <= 20*time.Millisecond || le.PerMinute != 600 {
+			t.Fatalf("want a *LimiterError with the wait and budget, got %#v", err)
+		}
+		if el := time.Since(start); el > 10*time.Millisecond {
+			t.Fatalf("refusal took %s; it should not wait", el)
+		}
 
-	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	start = time.Now()
-	if err := l.Wait(ctx); err != nil {
-		t.Fatalf("wait within the deadline: %v", err)
-	}
-	if el := time.Since(start); el < 40*time.Millisecond {
-		t.Fatalf("bucket empty but Wait returned after %s", el)
-	}
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start = time.Now()
+		if err := l.Wait(ctx); err != nil {
+			t.Fatalf("wait within the deadline: %v", err)
+		}
+		if el := time.Since(start); el < 40*time.Millisecond {
+			t.Fatalf("bucket empty but Wait returned after %s", el)
+		}
+	})
 }
 
 // A turn that comes just before the deadline leaves the call no time to
 // run: it would be cancelled in flight and still count at Whatalo, so the
 // limiter refuses it at once.
 func TestLimiterRefusesATurnThatLeavesNoTimeForTheCall(t *testing.T) {
-	// 60/min: burst 6, then one token every ~1.1 s.
-	l := whatalo.NewLimiter(60, 1)
-	empty(t, l, context.Background())
+	synctest.Test(t, func(t *testing.T) {
+		// 60/min: burst 6, then one token every ~1.1 s.
+		l := whatalo.NewLimiter(60, 1)
+		empty(t, l, context.Background())
 
-	probe, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-	err := l.Wait(probe)
-	cancel()
-	var le *whatalo.LimiterError
-	if !errors.As(err, &le) || le.Wait <= 0 {
-		t.Fatalf("probe: want a *LimiterError naming the wait, got %v", err)
-	}
+		probe, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		err := l.Wait(probe)
+		cancel()
+		var le *whatalo.LimiterError
+		if !errors.As(err, &le) || le.Wait <= 0 {
+			t.Fatalf("probe: want a *LimiterError naming the wait, got %v", err)
+		}
 
-	// The turn comes 100 ms before this deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), le.Wait+100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if err := l.Wait(ctx); !errors.Is(err, whatalo.ErrRateLimited) {
-		t.Fatalf("turn 100 ms before the deadline: got %v, want ErrRateLimited", err)
-	}
-	if el := time.Since(start); el > 50*time.Millisecond {
-		t.Fatalf("refusal took %s; it should not wait", el)
-	}
+		// The turn comes 100 ms before this deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), le.Wait+100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if err := l.Wait(ctx); !errors.Is(err, whatalo.ErrRateLimited) {
+			t.Fatalf("turn 100 ms before the deadline: got %v, want ErrRateLimited", err)
+		}
+		if el := time.Since(start); el > 50*time.Millisecond {
+			t.Fatalf("refusal took %s; it should not wait", el)
+		}
+	})
 }
 
 func TestLimiterPause(t *testing.T) {
-	l := whatalo.NewLimiter(1000, 1)
-	l.Pause(time.Now().Add(300 * time.Millisecond))
-	if st := l.State(); st.PausedUntil.IsZero() {
-		t.Fatal("State does not show the pause")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		l := whatalo.NewLimiter(1000, 1)
+		l.Pause(time.Now().Add(300 * time.Millisecond))
+		if st := l.State(); st.PausedUntil.IsZero() {
+			t.Fatal("State does not show the pause")
+		}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := l.Wait(ctx)
-	var le *whatalo.LimiterError
-	if !errors.As(err, &le) || le.PausedUntil.IsZero() || !errors.Is(err, whatalo.ErrRateLimited) {
-		t.Fatalf("wait during a pause with a short deadline: got %v, want a paused *LimiterError", err)
-	}
-	if time.Since(start) > 50*time.Millisecond {
-		t.Fatal("refusal during a pause waited")
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := l.Wait(ctx)
+		var le *whatalo.LimiterError
+		if !errors.As(err, &le) || le.PausedUntil.IsZero() || !errors.Is(err, whatalo.ErrRateLimited) {
+			t.Fatalf("wait during a pause with a short deadline: got %v, want a paused *LimiterError", err)
+		}
+		if time.Since(start) > 50*time.Millisecond {
+			t.Fatal("refusal during a pause waited")
+		}
 
-	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := l.Wait(ctx); err != nil {
-		t.Fatalf("wait with room for the pause: %v", err)
-	}
-	if el := time.Since(start); el < 250*time.Millisecond {
-		t.Fatalf("wait returned after %s, inside the 300 ms pause", el)
-	}
+		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := l.Wait(ctx); err != nil {
+			t.Fatalf("wait with room for the pause: %v", err)
+		}
+		if el := time.Since(start); el < 250*time.Millisecond {
+			t.Fatalf("wait returned after %s, inside the 300 ms pause", el)
+		}
+	})
 }
 
 func TestLimiterCancelledWhileWaiting(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -85,43 +86,47 @@ func TestLimiterAsksSharedBudgetAtEachPriority(t *testing.T) {
 }
 
 func TestLimiterWaitsForSharedTurn(t *testing.T) {
-	l := whatalo.NewLimiter(6000, 1)
-	f := &fakeShared{}
-	f.set(60*time.Millisecond, 1, nil)
-	l.SetShared(f, whatalo.SharedOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	start := time.Now()
-	if err := l.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el < 60*time.Millisecond {
-		t.Fatalf("shared budget said wait 60ms; Wait returned after %s", el)
-	}
-	if asked, _ := f.calls(); len(asked) != 2 {
-		t.Fatalf("shared budget asked %d times, want 2 (refused, then allowed)", len(asked))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		l := whatalo.NewLimiter(6000, 1)
+		f := &fakeShared{}
+		f.set(60*time.Millisecond, 1, nil)
+		l.SetShared(f, whatalo.SharedOptions{})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el < 60*time.Millisecond {
+			t.Fatalf("shared budget said wait 60ms; Wait returned after %s", el)
+		}
+		if asked, _ := f.calls(); len(asked) != 2 {
+			t.Fatalf("shared budget asked %d times, want 2 (refused, then allowed)", len(asked))
+		}
+	})
 }
 
 func TestLimiterSharedRefusalPastDeadlineFailsFast(t *testing.T) {
-	l := whatalo.NewLimiter(6000, 1)
-	f := &fakeShared{}
-	f.set(5*time.Second, 1, nil)
-	l.SetShared(f, whatalo.SharedOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := l.Wait(ctx)
-	var le *whatalo.LimiterError
-	if !errors.Is(err, whatalo.ErrRateLimited) || !errors.As(err, &le) || !le.Shared || le.Wait != 5*time.Second {
-		t.Fatalf("got %v, want a shared *LimiterError with the 5s wait", err)
-	}
-	if el := time.Since(start); el > 50*time.Millisecond {
-		t.Fatalf("refusal took %s; it should not wait", el)
-	}
-	if st := l.SharedState(); st.Refusals != 1 || st.Degraded {
-		t.Fatalf("state = %+v, want one refusal and no fallback", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		l := whatalo.NewLimiter(6000, 1)
+		f := &fakeShared{}
+		f.set(5*time.Second, 1, nil)
+		l.SetShared(f, whatalo.SharedOptions{})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := l.Wait(ctx)
+		var le *whatalo.LimiterError
+		if !errors.Is(err, whatalo.ErrRateLimited) || !errors.As(err, &le) || !le.Shared || le.Wait != 5*time.Second {
+			t.Fatalf("got %v, want a shared *LimiterError with the 5s wait", err)
+		}
+		if el := time.Since(start); el > 50*time.Millisecond {
+			t.Fatalf("refusal took %s; it should not wait", el)
+		}
+		if st := l.SharedState(); st.Refusals != 1 || st.Degraded {
+			t.Fatalf("state = %+v, want one refusal and no fallback", st)
+		}
+	})
 }
 
 func TestLimiterFallsBackAndRecovers(t *testing.T) {

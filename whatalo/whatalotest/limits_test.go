@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -242,31 +243,33 @@ func TestFaultsOverHTTP(t *testing.T) {
 }
 
 func TestLatencyRespectsCancellation(t *testing.T) {
-	s := NewServer(t, nil, WithLatency(5*time.Second))
-	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.APIURL+"/store", nil)
-	req.Header.Set("X-API-Key", s.APIKey)
-	start := time.Now()
-	_, err := s.Client().Do(req)
-	if err == nil || time.Since(start) > 2*time.Second {
-		t.Fatalf("latency ignored cancellation: err %v after %s", err, time.Since(start))
-	}
-	// Cleanup closes the server; it would wait 5 s if the handler still slept.
+	synctest.Test(t, func(t *testing.T) {
+		s := NewMemoryServer(t, nil, WithLatency(5*time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.APIURL+"/store", nil)
+		req.Header.Set("X-API-Key", s.APIKey)
+		start := time.Now()
+		_, err := s.Client().Do(req)
+		if err == nil || time.Since(start) > 2*time.Second {
+			t.Fatalf("latency ignored cancellation: err %v after %s", err, time.Since(start))
+		}
+		// Cleanup closes the server; it would wait 5 s if the handler still slept.
 
-	// Whatalo counts a request when it arrives: the abandoned one used a
-	// slot of the key's minute.
-	if st := s.Fake.Stats(); st.MaxPerMinute != 1 {
-		t.Errorf("abandoned request: max_per_minute %d, want 1", st.MaxPerMinute)
-	}
+		// Whatalo counts a request when it arrives: the abandoned one used a
+		// slot of the key's minute.
+		if st := s.Fake.Stats(); st.MaxPerMinute != 1 {
+			t.Errorf("abandoned request: max_per_minute %d, want 1", st.MaxPerMinute)
+		}
 
-	f := New(nil)
-	f.SetFaults(Faults{Latency: Duration(30 * time.Millisecond), Times: 1})
-	start = time.Now()
-	get(t, f, "/v1/store")
-	if d := time.Since(start); d < 30*time.Millisecond {
-		t.Errorf("latency fault took %s", d)
-	}
+		f := New(nil)
+		f.SetFaults(Faults{Latency: Duration(30 * time.Millisecond), Times: 1})
+		start = time.Now()
+		get(t, f, "/v1/store")
+		if d := time.Since(start); d < 30*time.Millisecond {
+			t.Errorf("latency fault took %s", d)
+		}
+	})
 }
 
 func TestDurationJSON(t *testing.T) {
