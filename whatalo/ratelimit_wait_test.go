@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,15 +17,6 @@ import (
 // time, and how long it lasted is exact. The fake is served in memory, since
 // the bubble's clock does not follow the network.
 
-// handlerTransport answers requests from an http.Handler in memory.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	return rec.Result(), nil
-}
-
 // newBubbleFake returns a fake of 250 customers and a client of it, served in
 // memory, for use inside a bubble. It first moves the bubble's clock from
 // 2000 to 2025: X-RateLimit-Reset reads as a Unix time only past 2001.
@@ -37,7 +27,7 @@ func newBubbleFake(t *testing.T) (*whatalotest.Fake, *whatalo.Client) {
 	t.Cleanup(fake.Close)
 	c, err := whatalo.NewClient(whatalotest.DefaultAPIKey,
 		whatalo.WithBaseURL("http://whatalo.test/v1"),
-		whatalo.WithHTTPClient(&http.Client{Transport: handlerTransport{fake}}),
+		whatalo.WithHTTPClient(&http.Client{Transport: fake.Transport()}),
 		whatalo.WithRetryMax(0),
 		whatalo.WithLimiter(whatalo.NewLimiter(6000, 1)))
 	if err != nil {

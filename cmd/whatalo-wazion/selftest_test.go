@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
@@ -266,15 +267,21 @@ func TestSelftestNeedsToken(t *testing.T) {
 	}
 }
 
-func TestSelftestBudgets(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// TestSelftestBudgets runs in a synctest bubble against a handler served in
+// memory: a 150 ms answer is 150 ms on the bubble's clock, so it is judged
+// against each budget exactly, however busy the machine.
+func TestSelftestBudgets(t *testing.T) { synctest.Test(t, testSelftestBudgets) }
+
+func testSelftestBudgets(t *testing.T) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(150 * time.Millisecond)
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"found":false,"customers":[]}`)
-	}))
-	t.Cleanup(srv.Close)
+	})
+	srv := struct{ URL string }{"http://selftest.test"}
 	c := selftestCase{endpoint: wazion.EndpointGlobalSearch, label: "GET", method: http.MethodGet, encoding: "query", auth: viaQuery}
 	client := selftestClient()
+	client.Transport = whatalotest.HandlerTransport(handler)
 
 	tests := []struct {
 		budget      time.Duration

@@ -27,10 +27,22 @@ func (t fakeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if closed {
 		return nil, fmt.Errorf("dial %s: %w", req.URL.Host, errRefused)
 	}
+	return HandlerTransport(t.f).RoundTrip(req)
+}
+
+// HandlerTransport serves h in memory, as Transport serves the fake: for a
+// test in a synctest bubble that talks HTTP to a handler of its own. A
+// request whose context ends first returns the context's error, as a
+// client giving up on a hung server does.
+func HandlerTransport(h http.Handler) http.RoundTripper { return handlerTransport{h} }
+
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() {
 		rec := httptest.NewRecorder()
-		t.f.ServeHTTP(rec, req)
+		t.h.ServeHTTP(rec, req)
 		done <- rec
 	}()
 	select {
