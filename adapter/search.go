@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
+	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -137,7 +138,7 @@ func (b *Backend) findCustomers(ctx context.Context, q string) ([]whatalo.Custom
 		phoneErr, searchErr, orderErr error
 		wg                            sync.WaitGroup
 	)
-	digits := digitCount(q)
+	digits := phone.DigitCount(q)
 	if digits >= 7 && looksNumeric(q) {
 		wg.Go(func() {
 			if keys, err := b.phoneKeys(ctx, []string{q}); err == nil && len(keys) == 1 {
@@ -194,16 +195,6 @@ func (b *Backend) customersOfOrders(ctx context.Context, n string) ([]whatalo.Cu
 		return nil, err
 	}
 	return []whatalo.Customer{*c}, nil
-}
-
-func digitCount(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			n++
-		}
-	}
-	return n
 }
 
 // looksNumeric reports whether s is made of digits and phone punctuation.

@@ -10,6 +10,8 @@
 // the Normalizer: Normalize with a bounded memo, one per owner, so nothing
 // is shared through package state.
 //
-// It knows nothing of Whatalo, WAzion or the service that uses them: its
-// inputs are strings and regions, never customers, requests or caches.
+// It knows nothing of Whatalo or of the service's lookups: its inputs are
+// strings and regions, never customers, requests or caches. Of WAzion's
+// side it uses only wazion.MaskPhone, so that a phone in an error reads as
+// the same phone in the service's logs.
 package phone

@@ -2,8 +2,9 @@ package phone
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 const (
@@ -29,8 +30,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	shown := e.Phone
-	if digitCount(shown) >= maskFromDigits {
-		shown = mask(shown)
+	if DigitCount(shown) >= maskFromDigits {
+		// The same number reads the same in an error and in a log line.
+		shown = wazion.MaskPhone(shown)
 	}
 	return fmt.Sprintf("phone %q: %s", shown, e.Reason)
 }
@@ -46,40 +48,9 @@ func newError(raw, reason string) *Error {
 	return &Error{Phone: raw, Reason: reason}
 }
 
-// mask hides the middle of a phone the way the service's logs do: the first
-// four and last two digits stay, with a leading "+" when there is one, so
-// the same number reads the same in an error and in a log line.
-func mask(phone string) string {
-	phone = strings.TrimSpace(phone)
-	if phone == "" {
-		return ""
-	}
-	var digits strings.Builder
-	for i := 0; i < len(phone); i++ {
-		if c := phone[i]; c >= '0' && c <= '9' {
-			digits.WriteByte(c)
-		}
-	}
-	d := digits.String()
-	if d == "" {
-		return "***"
-	}
-	var b strings.Builder
-	b.Grow(len(d) + 1)
-	if phone[0] == '+' {
-		b.WriteByte('+')
-	}
-	if len(d) <= 6 {
-		b.WriteString(strings.Repeat("*", len(d)))
-		return b.String()
-	}
-	b.WriteString(d[:4])
-	b.WriteString(strings.Repeat("*", len(d)-6))
-	b.WriteString(d[len(d)-2:])
-	return b.String()
-}
-
-func digitCount(s string) int {
+// DigitCount is how many ASCII digits s holds: how much of a phone it
+// could be.
+func DigitCount(s string) int {
 	n := 0
 	for _, r := range s {
 		if r >= '0' && r <= '9' {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 func TestNormalize(t *testing.T) {
@@ -135,8 +137,8 @@ func TestNormalizeErrors(t *testing.T) {
 			t.Errorf("Normalize(%q, %q) reason %q, want %q", tt.raw, tt.region, pe.Reason, tt.reason)
 		}
 		shown := tt.raw
-		if digitCount(tt.raw) >= maskFromDigits {
-			shown = mask(tt.raw)
+		if DigitCount(tt.raw) >= maskFromDigits {
+			shown = wazion.MaskPhone(tt.raw)
 			if strings.Contains(err.Error(), tt.raw) {
 				t.Errorf("Normalize(%q, %q) error %q shows a possible real number unmasked", tt.raw, tt.region, err)
 			}
