@@ -2,6 +2,7 @@ package wazion
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -74,7 +75,8 @@ func (info *requestInfo) finish() []slog.Attr {
 // MaskPhone hides the middle of a phone for logs: the first four and last two
 // digits stay, so support can still tell numbers apart ("+18095550134" ->
 // "+1809*****34"). Separators are dropped; numbers of six digits or fewer
-// are masked whole, and a value without digits becomes "***".
+// are masked whole, and a value without digits becomes "***". What comes
+// from a request may be any length: the result is at most 32 characters.
 func MaskPhone(phone string) string {
 	phone = strings.TrimSpace(phone)
 	if phone == "" {
@@ -93,8 +95,19 @@ func MaskPhone(phone string) string {
 		b.WriteString(strings.Repeat("*", len(digits)))
 		return b.String()
 	}
-	b.WriteString(digits[:4])
-	b.WriteString(strings.Repeat("*", len(digits)-6))
-	b.WriteString(digits[len(digits)-2:])
+	n := len(digits)
+	if n <= maxPhoneDigits {
+		b.WriteString(digits[:4])
+		b.WriteString(strings.Repeat("*", n-6))
+		b.WriteString(digits[n-2:])
+		return b.String()
+	}
+	// A request may send any number of digits; a log line says how many
+	// rather than repeating them, so it stays short.
+	fmt.Fprintf(&b, "%s********%s (%d digits)", digits[:4], digits[n-2:], n)
 	return b.String()
 }
+
+// maxPhoneDigits is the longest real number (E.164): past it, a masked
+// phone keeps a fixed middle and says its length, at most 32 characters.
+const maxPhoneDigits = 15

@@ -661,14 +661,18 @@ func TestAnnotateOutsideRequest(t *testing.T) {
 
 func TestMaskPhone(t *testing.T) {
 	for in, want := range map[string]string{
-		"+18095550134":     "+1809*****34",
-		"+34 612 345 678":  "+3461*****78",
-		"809-555-7777":     "8095****77",
-		"1234567":          "1234*67",
-		"+123456":          "+******",
-		"":                 "",
-		"juan@example.com": "***",
+		"+18095550134":                   "+1809*****34",
+		"+34 612 345 678":                "+3461*****78",
+		"809-555-7777":                   "8095****77",
+		"1234567":                        "1234*67",
+		"+123456":                        "+******",
+		"":                               "",
+		"juan@example.com":               "***",
+		"+" + strings.Repeat("5", 10000): "+5555********55 (10000 digits)",
 	} {
+		if got := wazion.MaskPhone(in); len(got) > 32 {
+			t.Errorf("MaskPhone of %d characters is %d characters long, want at most 32", len(in), len(got))
+		}
 		if got := wazion.MaskPhone(in); got != want {
 			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
 		}
