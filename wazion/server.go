@@ -198,6 +198,15 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		r := s.routeForPath(c.Path())
 		if r == nil {
+			if serverLevel(err) {
+				// fasthttp refused the request before its path was read
+				// (malformed framing, headers too large): it may have been
+				// meant for a WAzion route, which must answer JSON, and
+				// fasthttp's message quotes the request's bytes, token
+				// included, so none of it is echoed.
+				msg, _ := fiberErrorMessage(err)
+				return c.Status(http.StatusOK).JSON(fiber.Map{"found": false, "error": msg})
+			}
 			return next(c, err)
 		}
 		rec := s.begin(c, r.name)
@@ -218,6 +227,21 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 		s.write(c, rec, r.failure(st, Request{Endpoint: r.name}, rec.errMsg))
 		return nil
 	}
+}
+
+// serverLevel reports whether err is fasthttp's refusal of a request it
+// could not read, as opposed to the router's 404 or 405 for a request it
+// read whole.
+func serverLevel(err error) bool {
+	var fe *fiber.Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	switch fe.Code {
+	case http.StatusBadRequest, http.StatusRequestHeaderFieldsTooLarge, http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
+		return true
+	}
+	return false
 }
 
 // fiberErrorMessage says what an error raised outside the WAzion handlers
