@@ -60,8 +60,9 @@ type Server struct {
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// TokenRate bounds the WAzion requests per second each token may make
-	// (bursts up to TokenBurst), so a misbehaving caller cannot spend the
-	// store's upstream budget; negative disables the bound.
+	// (bursts up to TokenBurst), so a flood from one caller is refused
+	// without touching Whatalo; it counts requests, not their upstream
+	// cost. Negative disables the bound.
 	TokenRate  float64 `yaml:"token_rate"`
 	TokenBurst int     `yaml:"token_burst"`
 	// AnswerTTL keeps each error-free WAzion answer this long and sends it
