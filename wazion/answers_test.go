@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -94,11 +95,22 @@ func TestRecentAnswersKeepNoErrors(t *testing.T) {
 	}
 }
 
+// TestRecentAnswersExpireAndAreForgotten runs in virtual time (synctest):
+// a kept answer lives exactly its TTL.
 func TestRecentAnswersExpireAndAreForgotten(t *testing.T) {
+	synctest.Test(t, testRecentAnswersExpireAndAreForgotten)
+}
+
+func testRecentAnswersExpireAndAreForgotten(t *testing.T) {
 	fake := &fakeBackend{name: "A"}
 	app, _ := answerStore(t, fake, 50*time.Millisecond, wazion.Options{})
 	do(t, app, get(infoURL))
-	time.Sleep(80 * time.Millisecond)
+	time.Sleep(50*time.Millisecond - time.Nanosecond)
+	do(t, app, get(infoURL))
+	if fake.calls() != 1 {
+		t.Fatalf("backend called %d times, want 1: the first answer is kept for its whole TTL", fake.calls())
+	}
+	time.Sleep(time.Nanosecond)
 	do(t, app, get(infoURL))
 	if fake.calls() != 2 {
 		t.Fatalf("backend called %d times, want 2: the first answer expired", fake.calls())
@@ -124,8 +136,9 @@ func TestRecentAnswersExpireAndAreForgotten(t *testing.T) {
 		defer close(done)
 		app.Test(get(infoURL), 5000)
 	}()
-	for fake.calls() != 5 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // the request is inside the Backend
+	if fake.calls() != 5 {
+		t.Fatalf("backend called %d times, want 5", fake.calls())
 	}
 	ts.Forget("A")
 	close(release)

@@ -60,7 +60,7 @@ func TestLimiterFailsFastPastTheDeadline(t *testing.T) {
 		if !errors.As(err, &le) || le.Wait <= 20*time.Millisecond || le.PerMinute != 600 {
 			t.Fatalf("want a *LimiterError with the wait and budget, got %#v", err)
 		}
-		if el := time.Since(start); el > 10*time.Millisecond {
+		if el := time.Since(start); el != 0 {
 			t.Fatalf("refusal took %s; it should not wait", el)
 		}
 
@@ -100,7 +100,7 @@ func TestLimiterRefusesATurnThatLeavesNoTimeForTheCall(t *testing.T) {
 		if err := l.Wait(ctx); !errors.Is(err, whatalo.ErrRateLimited) {
 			t.Fatalf("turn 100 ms before the deadline: got %v, want ErrRateLimited", err)
 		}
-		if el := time.Since(start); el > 50*time.Millisecond {
+		if el := time.Since(start); el != 0 {
 			t.Fatalf("refusal took %s; it should not wait", el)
 		}
 	})
@@ -122,7 +122,7 @@ func TestLimiterPause(t *testing.T) {
 		if !errors.As(err, &le) || le.PausedUntil.IsZero() || !errors.Is(err, whatalo.ErrRateLimited) {
 			t.Fatalf("wait during a pause with a short deadline: got %v, want a paused *LimiterError", err)
 		}
-		if time.Since(start) > 50*time.Millisecond {
+		if time.Since(start) != 0 {
 			t.Fatal("refusal during a pause waited")
 		}
 

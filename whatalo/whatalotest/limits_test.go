@@ -74,7 +74,11 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestRateLimitWindowSlides(t *testing.T) {
+// TestRateLimitWindowSlides runs in virtual time (synctest): the window
+// frees its slots after exactly its length.
+func TestRateLimitWindowSlides(t *testing.T) { synctest.Test(t, testRateLimitWindowSlides) }
+
+func testRateLimitWindowSlides(t *testing.T) {
 	const window = 150 * time.Millisecond
 	f := New(nil, WithRateLimit(3), WithWindow(window))
 	for range 3 {
@@ -83,7 +87,7 @@ func TestRateLimitWindowSlides(t *testing.T) {
 	if r := get(t, f, "/v1/store"); r.status != http.StatusTooManyRequests {
 		t.Fatalf("4th request: %d", r.status)
 	}
-	time.Sleep(window + 20*time.Millisecond)
+	time.Sleep(window)
 	if r := get(t, f, "/v1/store"); r.status != http.StatusOK || r.header.Get("X-RateLimit-Remaining") != "2" {
 		t.Fatalf("after the window: %d remaining %s", r.status, r.header.Get("X-RateLimit-Remaining"))
 	}
@@ -189,35 +193,16 @@ func TestFaultsOverHTTP(t *testing.T) {
 	if resp := post("/_fake/faults", `{"hang": true}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("set hang: %d", resp.StatusCode)
 	}
+	// How long a hang lasts, and that Reset ends one, is checked in
+	// virtual time by TestHangEnds.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	start := time.Now()
 	_, err = apiGet(ctx, "/store")
 	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
-		t.Errorf("hang: err %v after %s", err, time.Since(start))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hang: err %v, want the client's deadline", err)
 	}
 
-	// Reset ends a request that hangs.
-	done := make(chan int, 1)
-	go func() {
-		resp, err := apiGet(context.Background(), "/store")
-		if err != nil {
-			done <- -1
-			return
-		}
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
-	time.Sleep(50 * time.Millisecond)
 	post("/_fake/reset", "")
-	select {
-	case code := <-done:
-		if code != http.StatusServiceUnavailable {
-			t.Errorf("released hang answered %d", code)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Reset did not end the hung request")
-	}
 	if resp, err := apiGet(context.Background(), "/store"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("after reset: %v", err)
 	} else {
@@ -242,6 +227,56 @@ func TestFaultsOverHTTP(t *testing.T) {
 	}
 }
 
+// TestHangEnds runs in virtual time (synctest) against the fake served in
+// memory: a hung request ends at its client's deadline to the nanosecond,
+// or when the fake is reset over its control route.
+func TestHangEnds(t *testing.T) { synctest.Test(t, testHangEnds) }
+
+func testHangEnds(t *testing.T) {
+	s := NewMemoryServer(t, nil)
+	client := s.Client()
+	apiGet := func(ctx context.Context, path string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.APIURL+path, nil)
+		req.Header.Set("X-API-Key", s.APIKey)
+		return client.Do(req)
+	}
+	s.SetFaults(Faults{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	start := time.Now()
+	_, err := apiGet(ctx, "/store")
+	cancel()
+	if el := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || el != 100*time.Millisecond {
+		t.Errorf("hang: err %v after %s, want the deadline after 100ms", err, el)
+	}
+
+	// Reset ends a request that hangs.
+	done := make(chan int, 1)
+	go func() {
+		resp, err := apiGet(context.Background(), "/store")
+		if err != nil {
+			done <- -1
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	synctest.Wait() // the request is hung in the fake
+	resp, err := client.Post(s.URL+"/_fake/reset", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	synctest.Wait()
+	select {
+	case code := <-done:
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("released hang answered %d", code)
+		}
+	default:
+		t.Fatal("Reset did not end the hung request")
+	}
+}
+
 func TestLatencyRespectsCancellation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := NewMemoryServer(t, nil, WithLatency(5*time.Second))
@@ -251,10 +286,10 @@ func TestLatencyRespectsCancellation(t *testing.T) {
 		req.Header.Set("X-API-Key", s.APIKey)
 		start := time.Now()
 		_, err := s.Client().Do(req)
-		if err == nil || time.Since(start) > 2*time.Second {
-			t.Fatalf("latency ignored cancellation: err %v after %s", err, time.Since(start))
+		// In virtual time a handler that slept on would show as 5 s.
+		if el := time.Since(start); err == nil || el != 80*time.Millisecond {
+			t.Fatalf("latency ignored cancellation: err %v after %s, want an error at the 80ms deadline", err, el)
 		}
-		// Cleanup closes the server; it would wait 5 s if the handler still slept.
 
 		// Whatalo counts a request when it arrives: the abandoned one used a
 		// slot of the key's minute.
@@ -266,8 +301,8 @@ func TestLatencyRespectsCancellation(t *testing.T) {
 		f.SetFaults(Faults{Latency: Duration(30 * time.Millisecond), Times: 1})
 		start = time.Now()
 		get(t, f, "/v1/store")
-		if d := time.Since(start); d < 30*time.Millisecond {
-			t.Errorf("latency fault took %s", d)
+		if d := time.Since(start); d != 30*time.Millisecond {
+			t.Errorf("latency fault took %s, want 30ms", d)
 		}
 	})
 }
