@@ -5,10 +5,38 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
-// maxAnnotations bounds what one request can add to its log line.
-const maxAnnotations = 16
+// Bounds on what one request can add to its log line: a caller controls
+// the request, and a field as long as the request would let it multiply
+// its bytes into every log line (and every log shipper's bill).
+const (
+	maxAnnotations = 16
+	// maxNoteKey and maxNoteValue bound each note; a Backend's value may
+	// quote the request (an unreadable phone, a search query).
+	maxNoteKey   = 64
+	maxNoteValue = 256
+	// MaxMaskedPhone is the longest string MaskPhone returns.
+	MaxMaskedPhone = 32
+	// maxLogField bounds any other request-derived text in a log line (the
+	// method, an error's detail).
+	maxLogField = 512
+)
+
+// clip cuts s to at most n bytes, marking the cut with "…" and keeping
+// whole UTF-8 sequences, so a log field stays valid text.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
 
 // requestInfo travels in the Backend's context so the Backend can tell the
 // access log what it did (cache hit, stale answer, upstream calls) without
@@ -37,6 +65,7 @@ func Annotate(ctx context.Context, key, value string) {
 	if info == nil || key == "" {
 		return
 	}
+	key, value = clip(key, maxNoteKey), clip(value, maxNoteValue)
 	info.mu.Lock()
 	defer info.mu.Unlock()
 	if info.done {
@@ -74,7 +103,9 @@ func (info *requestInfo) finish() []slog.Attr {
 // MaskPhone hides the middle of a phone for logs: the first four and last two
 // digits stay, so support can still tell numbers apart ("+18095550134" ->
 // "+1809*****34"). Separators are dropped; numbers of six digits or fewer
-// are masked whole, and a value without digits becomes "***".
+// are masked whole, and a value without digits becomes "***". The result
+// is at most MaxMaskedPhone characters however many digits were sent: the
+// stars of a longer number stop there.
 func MaskPhone(phone string) string {
 	phone = strings.TrimSpace(phone)
 	if phone == "" {
@@ -85,7 +116,7 @@ func MaskPhone(phone string) string {
 		return "***"
 	}
 	var b strings.Builder
-	b.Grow(len(digits) + 1)
+	b.Grow(MaxMaskedPhone)
 	if phone[0] == '+' {
 		b.WriteByte('+')
 	}
@@ -94,7 +125,7 @@ func MaskPhone(phone string) string {
 		return b.String()
 	}
 	b.WriteString(digits[:4])
-	b.WriteString(strings.Repeat("*", len(digits)-6))
+	b.WriteString(strings.Repeat("*", min(len(digits)-6, MaxMaskedPhone-7)))
 	b.WriteString(digits[len(digits)-2:])
 	return b.String()
 }
