@@ -55,8 +55,23 @@ type Server struct {
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	IdleTimeout  time.Duration `yaml:"idle_timeout"`
-	// Concurrency caps simultaneous connections.
+	// Concurrency caps simultaneous connections; past it a connection
+	// gets WAzion's JSON busy answer.
 	Concurrency int `yaml:"concurrency"`
+	// MaxConnsPerIP caps simultaneous connections from one client
+	// address, so that one address cannot take every slot; negative
+	// disables the cap. Behind a proxy or load balancer every connection
+	// comes from its address: disable the cap there (or set it above the
+	// proxy's pool) and let the proxy cap per client.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// HeaderTimeout bounds reading a request's line and headers;
+	// ReadTimeout then bounds its body. A connection that sends nothing
+	// useful holds its slot this long at most.
+	HeaderTimeout time.Duration `yaml:"header_timeout"`
+	// AdminListen, when set, is a second address serving /healthz, /readyz
+	// and /metrics on connections of their own, so that health checks
+	// answer even when the main listener's slots are all taken.
+	AdminListen string `yaml:"admin_listen"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// TokenRate bounds the WAzion requests per second each token may make
@@ -202,8 +217,14 @@ type StateRules struct {
 // also defaults for its own callers takes that package's default instead
 // (see applyDefaults), so no default is written twice.
 const (
-	DefaultListen        = ":8080"
-	DefaultAnswerTTL     = time.Second
+	DefaultListen    = ":8080"
+	DefaultAnswerTTL = time.Second
+	// DefaultMaxConnsPerIP leaves room for a WAzion backend's pool of
+	// keep-alive connections while one address takes at most a sixteenth
+	// of the default 4096 slots.
+	DefaultMaxConnsPerIP = 256
+	DefaultHeaderTimeout = 5 * time.Second
+
 	DefaultRedisReplicas = 2
 	// DefaultConsoleSessionTTL is how long a console sign-in lasts.
 	DefaultConsoleSessionTTL = console.DefaultSessionTTL
@@ -242,6 +263,12 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 	}
 	if c.Server.AnswerTTL, err = envDuration(getenv, "WAZION_ANSWER_TTL"); err != nil {
 		return nil, err
+	}
+	if c.Server.MaxConnsPerIP, err = envInt(getenv, "MAX_CONNS_PER_IP"); err != nil {
+		return nil, err
+	}
+	if c.Server.MaxConnsPerIP == 0 && strings.TrimSpace(getenv("MAX_CONNS_PER_IP")) != "" {
+		c.Server.MaxConnsPerIP = -1 // 0 in the environment: no cap
 	}
 	c.Redis.URL = Secret(strings.TrimSpace(getenv("REDIS_URL")))
 	if c.Redis.ExpectedReplicas, err = envInt(getenv, "REDIS_EXPECTED_REPLICAS"); err != nil {
@@ -320,6 +347,7 @@ var processEnv = []struct {
 	{"TLS_CERT_FILE", func(c *Config) *string { return &c.TLSCertFile }},
 	{"TLS_KEY_FILE", func(c *Config) *string { return &c.TLSKeyFile }},
 	{"LOG_LEVEL", func(c *Config) *string { return &c.LogLevel }},
+	{"ADMIN_LISTEN_ADDR", func(c *Config) *string { return &c.Server.AdminListen }},
 }
 
 func (c *Config) applyProcessEnv(getenv func(string) string) {
@@ -452,6 +480,8 @@ func (c *Config) applyDefaults() {
 	def(&sv.WriteTimeout, 15*time.Second)
 	def(&sv.IdleTimeout, 90*time.Second)
 	def(&sv.Concurrency, 4096)
+	def(&sv.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&sv.HeaderTimeout, min(DefaultHeaderTimeout, sv.ReadTimeout))
 	def(&sv.ShutdownTimeout, 15*time.Second)
 	def(&sv.TokenRate, 50)
 	def(&sv.TokenBurst, 100)
@@ -512,6 +542,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.BodyLimit < 1024 {
 		bad("server.body_limit", "must be at least 1024 bytes")
+	}
+	if c.Server.HeaderTimeout > c.Server.ReadTimeout {
+		bad("server.header_timeout", "must not exceed server.read_timeout")
+	}
+	if c.Server.AdminListen != "" && c.Server.AdminListen == c.Listen {
+		bad("server.admin_listen", "must differ from listen")
 	}
 	if c.Server.Margin >= 5*time.Second {
 		bad("server.margin", "must be under the 5 s globalSearch budget")

@@ -6,10 +6,38 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
-// maxAnnotations bounds what one request can add to its log line.
-const maxAnnotations = 16
+// Bounds on what one request can add to its log line: a caller controls
+// the request, and a field as long as the request would let it multiply
+// its bytes into every log line (and every log shipper's bill).
+const (
+	maxAnnotations = 16
+	// maxNoteKey and maxNoteValue bound each note; a Backend's value may
+	// quote the request (an unreadable phone, a search query).
+	maxNoteKey   = 64
+	maxNoteValue = 256
+	// MaxMaskedPhone is the longest string MaskPhone returns.
+	MaxMaskedPhone = 32
+	// maxLogField bounds any other request-derived text in a log line (the
+	// method, an error's detail).
+	maxLogField = 512
+)
+
+// clip cuts s to at most n bytes, marking the cut with "…" and keeping
+// whole UTF-8 sequences, so a log field stays valid text.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
 
 // requestInfo travels in the Backend's context so the Backend can tell the
 // access log what it did (cache hit, stale answer, upstream calls) without
@@ -38,6 +66,7 @@ func Annotate(ctx context.Context, key, value string) {
 	if info == nil || key == "" {
 		return
 	}
+	key, value = clip(key, maxNoteKey), clip(value, maxNoteValue)
 	info.mu.Lock()
 	defer info.mu.Unlock()
 	if info.done {
@@ -87,7 +116,7 @@ func MaskPhone(phone string) string {
 		return "***"
 	}
 	var b strings.Builder
-	b.Grow(len(digits) + 1)
+	b.Grow(MaxMaskedPhone)
 	if phone[0] == '+' {
 		b.WriteByte('+')
 	}
@@ -109,5 +138,6 @@ func MaskPhone(phone string) string {
 }
 
 // maxPhoneDigits is the longest real number (E.164): past it, a masked
-// phone keeps a fixed middle and says its length, at most 32 characters.
+// phone keeps a fixed middle and says its length, at most MaxMaskedPhone
+// characters.
 const maxPhoneDigits = 15

@@ -291,7 +291,7 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String("request_id", rec.info.id),
-		slog.String("method", c.Method()),
+		slog.String("method", clip(c.Method(), maxLogField)),
 		slog.String("endpoint", rec.endpoint),
 		slog.String("store", rec.store),
 		slog.String("outcome", rec.outcome),
@@ -301,13 +301,13 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 		attrs = append(attrs, slog.String("phone", MaskPhone(rec.phone)))
 	}
 	if rec.errMsg != "" {
-		attrs = append(attrs, slog.String("error", rec.errMsg))
+		attrs = append(attrs, slog.String("error", clip(rec.errMsg, maxLogField)))
 	}
 	if rec.detail != nil {
 		// The detail adds the cause to the error; one that only says the
 		// error again is left out.
 		if d := rec.detail.Error(); d != rec.errMsg {
-			attrs = append(attrs, slog.String("detail", d))
+			attrs = append(attrs, slog.String("detail", clip(d, maxLogField)))
 		}
 	}
 	if rec.reused {

@@ -163,8 +163,13 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 // endpoints. Every answer on these routes is HTTP 200 with a JSON body, as
 // WAzion requires; failures are told in the body's "error". Build the
 // fiber.App with FiberConfig so that errors Fiber raises itself keep that
-// promise too.
+// promise too. When r is the fiber.App itself, Routes also sets up the
+// fasthttp server under it for requests it refuses before any route (see
+// GuardServer).
 func (s *Server) Routes(r fiber.Router) {
+	if app, ok := r.(*fiber.App); ok {
+		s.GuardServer(app.Server())
+	}
 	for _, rt := range s.routes {
 		r.Get("/wazion/"+rt.name, rt.handler)
 		r.Post("/wazion/"+rt.name, rt.handler)

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/whatalo-wazion/whatalo-wazion/config"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -78,6 +79,13 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // returns nil.
 func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := s.cfg
+	// The listener caps connections before fasthttp does, so that the
+	// connections it refuses get WAzion's JSON busy answer rather than
+	// fasthttp's text 503 (fiberConfig keeps fasthttp's cap above it).
+	limited := wazion.NewLimitListener(ln, wazion.ConnLimits{
+		Total: cfg.Server.Concurrency, PerAddr: max(0, cfg.Server.MaxConnsPerIP), Silent: cfg.TLSCertFile != "",
+	})
+	ln = limited
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
@@ -85,6 +93,21 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("load TLS certificate: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+	}
+	var adminDone chan error
+	if s.admin != nil {
+		aln, err := net.Listen("tcp", cfg.Server.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (server.admin_listen, ADMIN_LISTEN_ADDR): %w", cfg.Server.AdminListen, err)
+		}
+		s.log.Info("admin listening", "addr", aln.Addr().String(), "routes", "/healthz /readyz /metrics")
+		adminDone = make(chan error, 1)
+		go func() { adminDone <- s.admin.Listener(aln) }()
+		defer func() {
+			_ = s.admin.ShutdownWithTimeout(time.Second)
+			<-adminDone
+		}()
 	}
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
@@ -99,6 +122,10 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminDone: // nil channel without an admin listener
+		ln.Close()
+		<-errc
+		return fmt.Errorf("serve admin: %w", err)
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.String())
@@ -124,20 +151,27 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// fasthttpHeadroom keeps fasthttp's connection cap above the listener's:
+// a connection the listener let go is counted by fasthttp until its
+// worker returns, a moment after.
+const fasthttpHeadroom = 64
+
 // fiberConfig sets the server's limits deliberately: timeouts that outlast
 // WAzion's 10 s budget, a body cap above the WAzion routes' own (the
 // webhook route reads up to 1 MiB; the WAzion routes answer larger bodies
 // with JSON through the error handler wazion.Server.FiberConfig installs),
-// and a connection cap.
+// and a connection cap above the listener's (see Serve). ReadTimeout is
+// the header timeout: newService gives the body the read timeout once the
+// headers are in.
 func fiberConfig(cfg *config.Config) fiber.Config {
 	return fiber.Config{
 		AppName:               "whatalo-wazion",
 		DisableStartupMessage: true,
 		BodyLimit:             max(4<<20, cfg.Server.BodyLimit*4),
-		ReadTimeout:           cfg.Server.ReadTimeout,
+		ReadTimeout:           cfg.Server.HeaderTimeout,
 		WriteTimeout:          cfg.Server.WriteTimeout,
 		IdleTimeout:           cfg.Server.IdleTimeout,
-		Concurrency:           cfg.Server.Concurrency,
+		Concurrency:           cfg.Server.Concurrency + fasthttpHeadroom,
 		ReadBufferSize:        16 << 10,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
@@ -26,6 +27,7 @@ type service struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	app      *fiber.App
+	admin    *fiber.App // health and metrics on server.admin_listen; nil when unset
 	tenants  *wazion.Tenants
 	backends map[string]*adapter.Backend
 	stores   []string // names in configuration order
@@ -116,6 +118,20 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 		Observer:  s.metrics,
 	})
 	s.app = fiber.New(s.wazion.FiberConfig(fiberConfig(cfg)))
+	bodyTimeout := cfg.Server.ReadTimeout
+	// fasthttp's ReadTimeout (HeaderTimeout here) runs from the request's
+	// first byte; once the headers are in, the body gets the read timeout.
+	s.app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+	}
+	if cfg.Server.AdminListen != "" {
+		s.admin = fiber.New(fiber.Config{
+			AppName: "whatalo-wazion admin", DisableStartupMessage: true,
+			ReadTimeout: cfg.Server.HeaderTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+			Concurrency: adminConcurrency,
+		})
+		s.healthRoutes(s.admin)
+	}
 	s.routes()
 	// The console comes last: its previews go through every route above.
 	if err := s.mountConsole(); err != nil {
@@ -199,15 +215,25 @@ func (s *service) Close() {
 	s.sharing.Close()
 }
 
+// adminConcurrency caps the admin listener's connections: probes and
+// scrapes need few.
+const adminConcurrency = 64
+
 // routes lists every route of the service.
 func (s *service) routes() {
-	s.app.Get("/healthz", handleHealthz())
-	s.app.Get("/readyz", s.handleReadyz())
-	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+	s.healthRoutes(s.app)
+	s.app.Post("/webhooks/whatalo/:store", s.handleWebhook())
+	s.wazion.Routes(s.app)
+}
+
+// healthRoutes mounts /healthz, /readyz and /metrics on r: on the main app,
+// and on the admin app when server.admin_listen is set.
+func (s *service) healthRoutes(r fiber.Router) {
+	r.Get("/healthz", handleHealthz())
+	r.Get("/readyz", s.handleReadyz())
+	r.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		Registry:            s.metrics.reg, // exports promhttp_metric_handler_errors_total
 		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		MaxRequestsInFlight: 4,
 	})))
-	s.app.Post("/webhooks/whatalo/:store", s.handleWebhook())
-	s.wazion.Routes(s.app)
 }
