@@ -230,6 +230,15 @@ func (m *metrics) watchIndexState(stores []string, state func(store string) stri
 	})
 }
 
+// watchLogDrops exports whatalo_wazion_log_lines_dropped_total, read at
+// scrape time from dropped: log lines the log's buffer had no room for.
+func (m *metrics) watchLogDrops(dropped func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Name: "log_lines_dropped_total",
+		Help: "Log lines dropped because the log's buffer was full (standard output slower than the log) or the output refused them.",
+	}, func() float64 { return float64(dropped()) }))
+}
+
 // upstreamObserver is the whatalo.Observer of one store, with the store
 // label already applied.
 type upstreamObserver struct {
