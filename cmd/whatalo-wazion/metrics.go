@@ -72,6 +72,11 @@ type metrics struct {
 	indexLastSync   *prometheus.GaugeVec
 	webhooks        *prometheus.CounterVec
 
+	// Series of the request path by their labels, resolved on first use
+	// (requestKey to *requestSeries, answerKey to prometheus.Counter).
+	requestSeries sync.Map
+	answerSeries  sync.Map
+
 	// console is the console's history (console.go); nil, recording
 	// nothing, when the console is off.
 	console *console.Recorder
@@ -156,19 +161,51 @@ func newMetrics() *metrics {
 	return m
 }
 
+// requestSeries are the series one kind of WAzion request counts in,
+// resolved once: WithLabelValues hashes every label and takes the vector's
+// lock, which on the cached path costs more than the counting itself.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// requestKey names a requestSeries. Every part comes from a bounded set
+// (see metrics), so the map of them is bounded too.
+type requestKey struct{ endpoint, store, outcome string }
+
+// answerKey names the answers_total series of a store and endpoint.
+type answerKey struct {
+	endpoint, store string
+	reused          bool
+}
+
 // ObserveRequest implements wazion.Observer.
 func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duration) {
-	m.requests.WithLabelValues(endpoint, outcome, store).Inc()
-	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := requestKey{endpoint, store, outcome}
+	v, ok := m.requestSeries.Load(k)
+	if !ok {
+		v, _ = m.requestSeries.LoadOrStore(k, &requestSeries{
+			count:    m.requests.WithLabelValues(endpoint, outcome, store),
+			duration: m.requestDuration.WithLabelValues(endpoint),
+		})
+	}
+	rs := v.(*requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(d.Seconds())
 }
 
 // ObserveAnswer implements wazion.AnswerObserver.
 func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
-	result := "built"
-	if reused {
-		result = "reused"
+	k := answerKey{endpoint, store, reused}
+	v, ok := m.answerSeries.Load(k)
+	if !ok {
+		result := "built"
+		if reused {
+			result = "reused"
+		}
+		v, _ = m.answerSeries.LoadOrStore(k, m.answers.WithLabelValues(store, endpoint, result))
 	}
-	m.answers.WithLabelValues(store, endpoint, result).Inc()
+	v.(prometheus.Counter).Inc()
 }
 
 // ObserveWebhook implements adapter.Observer.
