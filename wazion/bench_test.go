@@ -55,13 +55,19 @@ func (staticBackend) GlobalSearch(context.Context, wazion.Request) (*wazion.Glob
 }
 
 func benchServe(b *testing.B, h fasthttp.RequestHandler) {
+	benchServeToken(b, h, tokenA)
+}
+
+// benchServeToken sends the side panel's request with token.
+func benchServeToken(b *testing.B, h fasthttp.RequestHandler, token string) {
+	uri := "/wazion/sidePanel_CustomerInfo?phone=%2B34612345678&token=" + token + "&relatedphones=%5B%22%2B34698765432%22%5D"
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		var ctx fasthttp.RequestCtx
 		for pb.Next() {
 			ctx.Request.Reset()
 			ctx.Response.Reset()
-			ctx.Request.SetRequestURI("/wazion/sidePanel_CustomerInfo?phone=%2B34612345678&token=" + tokenA + "&relatedphones=%5B%22%2B34698765432%22%5D")
+			ctx.Request.SetRequestURI(uri)
 			h(&ctx)
 			if ctx.Response.StatusCode() != 200 {
 				b.Fatal(ctx.Response.StatusCode())
@@ -79,7 +85,12 @@ func BenchmarkCustomerInfoCached(b *testing.B) {
 // staticStore serves one store answered by staticBackend, keeping recent
 // answers for answerTTL.
 func staticStore(b *testing.B, answerTTL time.Duration) fasthttp.RequestHandler {
-	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: answerTTL}})
+	return staticTenant(b, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: answerTTL})
+}
+
+// staticTenant serves t alone.
+func staticTenant(b *testing.B, t wazion.Tenant) fasthttp.RequestHandler {
+	ts, err := wazion.NewTenants([]wazion.Tenant{t})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -107,6 +118,20 @@ func BenchmarkBareFiber(b *testing.B) {
 // store's recent answers (Tenant.AnswerTTL), without the Backend.
 func BenchmarkCustomerInfoRecentAnswer(b *testing.B) {
 	benchServe(b, staticStore(b, time.Hour))
+}
+
+// BenchmarkRejectBadToken is a request whose token matches no store: a
+// flood of them must cost less than the answers it competes with
+// (BenchmarkCustomerInfoRecentAnswer).
+func BenchmarkRejectBadToken(b *testing.B) {
+	benchServeToken(b, staticStore(b, time.Hour), tokenB)
+}
+
+// BenchmarkRejectTokenLimited is a request of a known token past its
+// per-token bound (Tenant.RateLimit), answered without the Backend.
+func BenchmarkRejectTokenLimited(b *testing.B) {
+	benchServe(b, staticTenant(b, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()},
+		AnswerTTL: time.Hour, RateLimit: 1e-9, RateBurst: 1}))
 }
 
 // BenchmarkLabelsText is the lookup of a label by its WAzion key, which

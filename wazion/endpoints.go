@@ -2,7 +2,6 @@ package wazion
 
 import (
 	"context"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +25,11 @@ type endpoint[Resp any] struct {
 	// precheck answers without the Backend when the request cannot match
 	// anything; ok is false otherwise.
 	precheck func(req Request) (errMsg, outcome string, ok bool)
+	// variantOf, when set, says which of variants an error answer to req
+	// is (ok false: none, built per request), for an endpoint whose
+	// error answers read the request; nil means they never do.
+	variantOf func(req Request) (variant string, ok bool)
+	variants  []string
 }
 
 // shaped is a body ready to encode and what it says.
@@ -45,6 +49,11 @@ type route struct {
 	handler      fiber.Handler
 	// failure is the body of an answer that has only an error to tell.
 	failure func(st *store, req Request, errMsg string) any
+	// errorBody is that body for a variant (endpoint.variantOf), for the
+	// answers built at start (fixedAnswers).
+	errorBody func(labels *Labels, variant, errMsg string) any
+	variantOf func(req Request) (string, bool)
+	variants  []string
 }
 
 var (
@@ -61,6 +70,14 @@ func newRoute[Resp any](s *Server, ep endpoint[Resp]) *route {
 	r.failure = func(st *store, req Request, errMsg string) any {
 		var none Resp
 		return ep.shape(storeLabels(st), req, none, errMsg).body
+	}
+	r.variantOf, r.variants = ep.variantOf, ep.variants
+	if r.variantOf == nil {
+		r.variants = []string{""}
+	}
+	r.errorBody = func(labels *Labels, variant, errMsg string) any {
+		var none Resp
+		return ep.shape(labels, Request{Endpoint: ep.name, Format: variant}, none, errMsg).body
 	}
 	r.handler = handle(s, r, &ep)
 	return r
@@ -84,12 +101,13 @@ func (s *Server) endpointRoutes() []*route {
 		newRoute(s, endpoint[*ProductSearch]{
 			name: EndpointSearchProducts, unauthorized: unauthorizedJSON,
 			call: Backend.SearchProducts, sample: testProductSearch, shape: shapeProducts,
-			precheck: shortQuery("", OutcomeNotFound),
+			precheck:  shortQuery("", OutcomeNotFound),
+			variantOf: productVariant, variants: []string{"", "ai"},
 		}),
 		newRoute(s, endpoint[*GlobalSearchResponse]{
 			name: EndpointGlobalSearch, unauthorized: unauthorizedJSON,
 			call: Backend.GlobalSearch, sample: testGlobalSearch, shape: shapeGlobalSearch,
-			precheck: shortQuery(fmt.Sprintf("query must be at least %d characters", MinQueryRunes), OutcomeBadRequest),
+			precheck: shortQuery(msgShortQuery, OutcomeBadRequest),
 		}),
 	}
 }

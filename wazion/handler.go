@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,7 +34,7 @@ func (s *Server) begin(c *fiber.Ctx, endpoint string) *record {
 	return &record{
 		endpoint: endpoint,
 		start:    time.Now(),
-		info:     &requestInfo{id: requestID(c)},
+		info:     &requestInfo{id: s.ids.requestID(c)},
 		outcome:  OutcomeError,
 	}
 }
@@ -70,7 +72,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 		rec.phone = req.Phone
 		if perr != nil {
 			rec.outcome, rec.errMsg, rec.detail = OutcomeBadRequest, publicParseError(perr), perr
-			s.write(c, rec, ep.shape(st.labels, req, none, rec.errMsg).body)
+			writeError(s, c, rec, r, ep, st, req)
 			return nil
 		}
 		if req.Test {
@@ -81,13 +83,13 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 		if ep.precheck != nil {
 			if msg, outcome, ok := ep.precheck(req); ok {
 				rec.outcome, rec.errMsg = outcome, msg
-				s.write(c, rec, ep.shape(st.labels, req, none, msg).body)
+				writeError(s, c, rec, r, ep, st, req)
 				return nil
 			}
 		}
 		if !key.allow() {
-			rec.outcome, rec.errMsg = OutcomeRateLimited, "too many requests for this token: slow down"
-			s.write(c, rec, ep.shape(st.labels, req, none, rec.errMsg).body)
+			rec.outcome, rec.errMsg = OutcomeRateLimited, msgRateLimited
+			writeError(s, c, rec, r, ep, st, req)
 			return nil
 		}
 		akey := ""
@@ -141,6 +143,18 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 		}
 		return nil
 	}
+}
+
+// writeError answers req with rec.errMsg and no data: with the bytes built
+// at start when there are some for it, so refusing a request costs less
+// than answering one, else shaped and encoded now.
+func writeError[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoint[Resp], st *store, req Request) {
+	if b := s.fixed.lookup(st, r, req, rec.errMsg); b != nil {
+		s.writeRaw(c, b)
+		return
+	}
+	var none Resp
+	s.write(c, rec, ep.shape(st.labels, req, none, rec.errMsg).body)
 }
 
 func (s *Server) observeAnswer(endpoint string, st *store, reused bool) {
@@ -319,10 +333,24 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	s.logger.LogAttrs(ctx, level, "wazion request", attrs...)
 }
 
+// requestIDs makes the ids of requests that come without one: a random
+// prefix drawn once per Server and a counter, 32 hex digits as a random
+// id would be, unique without reading the system's randomness per request.
+type requestIDs struct {
+	prefix [8]byte
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	ids := &requestIDs{}
+	_, _ = rand.Read(ids.prefix[:]) // never fails, see crypto/rand.Read
+	return ids
+}
+
 // requestID returns the caller's X-Request-Id when it is a sane token
-// (also one set on the response by a request-id middleware), or a new
-// random one, and echoes it on the response.
-func requestID(c *fiber.Ctx) string {
+// (also one set on the response by a request-id middleware), or a new one,
+// and echoes it on the response.
+func (ids *requestIDs) requestID(c *fiber.Ctx) string {
 	id := c.Request().Header.Peek(HeaderRequestID)
 	if !validRequestID(id) {
 		id = c.Response().Header.Peek(HeaderRequestID)
@@ -332,7 +360,8 @@ func requestID(c *fiber.Ctx) string {
 		s = string(id)
 	} else {
 		var b [16]byte
-		_, _ = rand.Read(b[:]) // never fails, see crypto/rand.Read
+		copy(b[:8], ids.prefix[:])
+		binary.BigEndian.PutUint64(b[8:], ids.n.Add(1))
 		s = hex.EncodeToString(b[:])
 	}
 	c.Set(HeaderRequestID, s)

@@ -112,6 +112,8 @@ type Server struct {
 	routes    []*route                    // in Endpoints order
 	byName    map[string]*route           // by lower-case name
 	bufs      sync.Pool
+	ids       *requestIDs
+	fixed     *fixedAnswers // answers built at start
 }
 
 // NewServer prepares the five endpoints for tenants. It panics on a nil
@@ -129,6 +131,7 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		encoder:   opts.JSONEncoder,
 		byName:    make(map[string]*route),
 		bufs:      sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		ids:       newRequestIDs(),
 	}
 	s.answerObs, _ = opts.Observer.(AnswerObserver)
 	s.errorObs, _ = opts.Observer.(ErrorObserver)
@@ -156,6 +159,7 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		s.routes = append(s.routes, r)
 		s.byName[strings.ToLower(r.name)] = r
 	}
+	s.fixed = newFixedAnswers(s, tenants)
 	return s
 }
 

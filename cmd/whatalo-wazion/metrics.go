@@ -59,6 +59,11 @@ type metrics struct {
 	indexLastSync   *prometheus.GaugeVec
 	webhooks        *prometheus.CounterVec
 
+	// Series of the request path by their labels, resolved on first use
+	// (requestKey to *requestSeries, answerKey to prometheus.Counter).
+	requestSeries sync.Map
+	answerSeries  sync.Map
+
 	// console is the console's history (console.go); nil, recording
 	// nothing, when the console is off.
 	console *console.Recorder
@@ -143,19 +148,51 @@ func newMetrics() *metrics {
 	return m
 }
 
+// requestSeries are the series one kind of WAzion request counts in,
+// resolved once: WithLabelValues hashes every label and takes the vector's
+// lock, which on the cached path costs more than the counting itself.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// requestKey names a requestSeries. Every part comes from a bounded set
+// (see metrics), so the map of them is bounded too.
+type requestKey struct{ endpoint, store, outcome string }
+
+// answerKey names the answers_total series of a store and endpoint.
+type answerKey struct {
+	endpoint, store string
+	reused          bool
+}
+
 // ObserveRequest implements wazion.Observer.
 func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duration) {
-	m.requests.WithLabelValues(endpoint, outcome, store).Inc()
-	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := requestKey{endpoint, store, outcome}
+	v, ok := m.requestSeries.Load(k)
+	if !ok {
+		v, _ = m.requestSeries.LoadOrStore(k, &requestSeries{
+			count:    m.requests.WithLabelValues(endpoint, outcome, store),
+			duration: m.requestDuration.WithLabelValues(endpoint),
+		})
+	}
+	rs := v.(*requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(d.Seconds())
 }
 
 // ObserveAnswer implements wazion.AnswerObserver.
 func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
-	result := "built"
-	if reused {
-		result = "reused"
+	k := answerKey{endpoint, store, reused}
+	v, ok := m.answerSeries.Load(k)
+	if !ok {
+		result := "built"
+		if reused {
+			result = "reused"
+		}
+		v, _ = m.answerSeries.LoadOrStore(k, m.answers.WithLabelValues(store, endpoint, result))
 	}
-	m.answers.WithLabelValues(store, endpoint, result).Inc()
+	v.(prometheus.Counter).Inc()
 }
 
 // ObserveWebhook implements adapter.Observer.
@@ -207,6 +244,15 @@ func (m *metrics) watchIndexState(stores []string, state func(store string) stri
 		stores: stores,
 		state:  state,
 	})
+}
+
+// watchLogDrops exports whatalo_wazion_log_lines_dropped_total, read at
+// scrape time from dropped: log lines the log's buffer had no room for.
+func (m *metrics) watchLogDrops(dropped func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Name: "log_lines_dropped_total",
+		Help: "Log lines dropped because the log's buffer was full (standard output slower than the log) or the output refused them.",
+	}, func() float64 { return float64(dropped()) }))
 }
 
 // upstreamObserver is the whatalo.Observer of one store, with the store

@@ -34,7 +34,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // cfg.Listen, calls listening (when set) with the bound address, and serves
 // until ctx ends.
 func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, listening func(net.Addr)) error {
-	logger, err := newLogger(logOut, cfg.LogLevel)
+	// The log is written through a bounded buffer, so that writing one
+	// line per request costs a request a copy, not a system call, and a
+	// stalled output drops lines instead of stalling answers. Closed last:
+	// the service's own shutdown lines are written too.
+	alog := newAsyncLog(logOut, asyncLogInterval, asyncLogCapacity)
+	defer alog.Close()
+	logger, err := newLogger(alog, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -43,6 +49,7 @@ func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, list
 		return err
 	}
 	defer svc.Close()
+	svc.metrics.watchLogDrops(alog.Dropped)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (set LISTEN_ADDR or listen: to use another address): %w", cfg.Listen, err)
