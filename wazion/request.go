@@ -220,8 +220,8 @@ const (
 type paramSet struct {
 	values  [numParams]string
 	related []string
-	seen    map[string]struct{} // dedupe keys of related
-	items   int                 // relatedphones items looked at
+	keys    []string // dedupe keys of related, in order: at most MaxRelatedPhones, so a scan beats a map
+	items   int      // relatedphones items looked at
 }
 
 // relatedFull reports whether further related phones are to be ignored.
@@ -289,7 +289,7 @@ func (ps *paramSet) overlay(body *paramSet) {
 	}
 	if len(body.related) > 0 {
 		ps.related = body.related
-		ps.seen = body.seen
+		ps.keys = body.keys
 	}
 }
 
@@ -358,13 +358,10 @@ func (ps *paramSet) addPhone(v string, plusDecoded bool) {
 		return
 	}
 	key := phoneKey(v)
-	if _, dup := ps.seen[key]; dup {
+	if slices.Contains(ps.keys, key) {
 		return
 	}
-	if ps.seen == nil {
-		ps.seen = make(map[string]struct{}, 4)
-	}
-	ps.seen[key] = struct{}{}
+	ps.keys = append(ps.keys, key)
 	ps.related = append(ps.related, v)
 }
 
@@ -377,8 +374,31 @@ func phoneKey(v string) string {
 	return v
 }
 
-// digitsOf returns the ASCII digits of s, in order.
+// digitsOf returns the ASCII digits of s, in order: a part of s, without
+// copying, when its digits are all together (a phone such as +34612345678).
 func digitsOf(s string) string {
+	start, end := -1, -1
+	together := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			if start < 0 {
+				start = i
+			} else if end >= 0 {
+				together = false
+				break
+			}
+		} else if start >= 0 && end < 0 {
+			end = i
+		}
+	}
+	switch {
+	case start < 0:
+		return ""
+	case together && end < 0:
+		return s[start:]
+	case together:
+		return s[start:end]
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= '0' && c <= '9' {
@@ -444,8 +464,16 @@ func (ps *paramSet) readRelatedJSON(s string, plusDecoded bool) error {
 // be a comma-separated list) and numbers; anything else is skipped. It stops
 // reading at the cap, so a huge array costs no more than a short one.
 func (ps *paramSet) readRelatedArray(raw []byte, plusDecoded bool) error {
-	// The usual case, a short array of strings, decodes in one call; the
-	// size check keeps a huge array on the capped path below.
+	// The usual case, a short array of plain strings, is read in place;
+	// anything else (escapes, numbers, odd spacing) goes to the decoder.
+	if items, ok := plainStrings(raw); ok {
+		for _, p := range items {
+			ps.addPhoneList(p, plusDecoded, false)
+		}
+		return nil
+	}
+	// A short array of strings decodes in one call; the size check keeps a
+	// huge array on the capped path below.
 	if len(raw) <= 1024 {
 		var phones []string
 		if json.Unmarshal(raw, &phones) == nil {
@@ -487,6 +515,57 @@ func (ps *paramSet) readRelatedArray(raw []byte, plusDecoded bool) error {
 		return fmt.Errorf("%w: relatedphones: data after the array", ErrInvalidJSON)
 	}
 	return nil
+}
+
+// maxPlainStrings bounds the strings plainStrings returns: past it the
+// array takes the decoder's capped path.
+const maxPlainStrings = 8
+
+// plainStrings reads a JSON array of up to maxPlainStrings strings with no
+// escapes and no control characters, such as ["+34698765432"], whose
+// elements are their bytes as they stand. ok is false for anything else,
+// which the caller leaves to encoding/json. The input is valid UTF-8.
+func plainStrings(raw []byte) (items []string, ok bool) {
+	s := trimJSONSpace(string(raw))
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	s = trimJSONSpace(s[1 : len(s)-1])
+	if s == "" {
+		return nil, true
+	}
+	var out [maxPlainStrings]string
+	n := 0
+	for {
+		if n == maxPlainStrings || len(s) < 2 || s[0] != '"' {
+			return nil, false
+		}
+		end := 1
+		for end < len(s) && s[end] != '"' {
+			if c := s[end]; c == '\\' || c < 0x20 {
+				return nil, false
+			}
+			end++
+		}
+		if end == len(s) {
+			return nil, false
+		}
+		out[n] = s[1:end]
+		n++
+		s = trimJSONSpace(s[end+1:])
+		if s == "" {
+			return out[:n:n], true
+		}
+		if s[0] != ',' {
+			return nil, false
+		}
+		s = trimJSONSpace(s[1:])
+	}
+}
+
+// trimJSONSpace trims the four bytes JSON counts as white space.
+func trimJSONSpace(s string) string {
+	return strings.Trim(s, " \t\n\r")
 }
 
 // checkJSONDepth refuses JSON nested deeper than maxJSONDepth. It is one

@@ -1,11 +1,14 @@
 package wazion
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseRaw(t *testing.T) {
@@ -160,4 +163,47 @@ func TestRepeatedRelatedPhonesAreCheap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzPlainStrings checks the in-place reading of short string arrays
+// against encoding/json: whenever plainStrings accepts an input, the
+// decoder must accept it too and give the same strings.
+func FuzzPlainStrings(f *testing.F) {
+	for _, s := range []string{`["+34698765432"]`, ` [ "a" , "b" ] `, `[]`, `["a\"b"]`, `["a",]`, `[1]`, "[\v\"a\"]", `["\u00e9"]`, `["a""b"]`, `["a"]x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		got, ok := plainStrings([]byte(s))
+		if !ok {
+			return
+		}
+		var want []string
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatalf("plainStrings(%q) = %q, but it is not a JSON array of strings: %v", s, got, err)
+		}
+		if len(got) != len(want) || (len(got) > 0 && !slices.Equal(got, want)) {
+			t.Fatalf("plainStrings(%q) = %q, json gives %q", s, got, want)
+		}
+	})
+}
+
+// FuzzDigitsOf checks the copy-free digitsOf against the plain definition.
+func FuzzDigitsOf(f *testing.F) {
+	for _, s := range []string{"+34612345678", "+34 612 345", "abc", "", "12a", "a12", "1a2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []byte
+		for i := 0; i < len(s); i++ {
+			if s[i] >= '0' && s[i] <= '9' {
+				want = append(want, s[i])
+			}
+		}
+		if got := digitsOf(s); got != string(want) {
+			t.Fatalf("digitsOf(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

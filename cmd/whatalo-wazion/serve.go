@@ -72,13 +72,14 @@ func loadConfig(path string, getenv func(string) string) (*config.Config, error)
 	return cfg, nil
 }
 
-// newLogger returns a JSON logger at the given level.
+// newLogger returns a JSON logger at the given level, writing the lines
+// slog.JSONHandler would (see jsonLog).
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log_level: %q is not debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(newJSONLog(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 // Serve answers on ln until ctx ends, then stops accepting, drains
