@@ -337,13 +337,16 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 // prefix drawn once per Server and a counter, 32 hex digits as a random
 // id would be, unique without reading the system's randomness per request.
 type requestIDs struct {
-	prefix [8]byte
+	prefix [16]byte // hex
+	header []byte   // HeaderRequestID, in the canonical form fasthttp keeps
 	n      atomic.Uint64
 }
 
 func newRequestIDs() *requestIDs {
-	ids := &requestIDs{}
-	_, _ = rand.Read(ids.prefix[:]) // never fails, see crypto/rand.Read
+	var p [8]byte
+	_, _ = rand.Read(p[:]) // never fails, see crypto/rand.Read
+	ids := &requestIDs{header: []byte(HeaderRequestID)}
+	hex.Encode(ids.prefix[:], p[:])
 	return ids
 }
 
@@ -355,16 +358,16 @@ func (ids *requestIDs) requestID(c *fiber.Ctx) string {
 	if !validRequestID(id) {
 		id = c.Response().Header.Peek(HeaderRequestID)
 	}
-	var s string
-	if validRequestID(id) {
-		s = string(id)
-	} else {
-		var b [16]byte
-		copy(b[:8], ids.prefix[:])
-		binary.BigEndian.PutUint64(b[8:], ids.n.Add(1))
-		s = hex.EncodeToString(b[:])
+	if !validRequestID(id) {
+		var b [32]byte
+		copy(b[:16], ids.prefix[:])
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], ids.n.Add(1))
+		hex.Encode(b[16:], n[:])
+		id = b[:]
 	}
-	c.Set(HeaderRequestID, s)
+	s := string(id)
+	c.Response().Header.SetCanonical(ids.header, id)
 	return s
 }
 

@@ -419,6 +419,12 @@ func (ps *paramSet) addRelatedString(v string, plusDecoded bool) error {
 	}
 	t := strings.TrimSpace(v)
 	if strings.HasPrefix(t, "[") {
+		if items, ok := plainStrings(t); ok {
+			for _, p := range items {
+				ps.addPhoneList(p, plusDecoded, false)
+			}
+			return nil
+		}
 		// Read into a scratch set first, so a half-read invalid array
 		// leaves no trace before the fallback below.
 		var arr paramSet
@@ -466,7 +472,7 @@ func (ps *paramSet) readRelatedJSON(s string, plusDecoded bool) error {
 func (ps *paramSet) readRelatedArray(raw []byte, plusDecoded bool) error {
 	// The usual case, a short array of plain strings, is read in place;
 	// anything else (escapes, numbers, odd spacing) goes to the decoder.
-	if items, ok := plainStrings(raw); ok {
+	if items, ok := plainStrings(string(raw)); ok {
 		for _, p := range items {
 			ps.addPhoneList(p, plusDecoded, false)
 		}
@@ -525,8 +531,8 @@ const maxPlainStrings = 8
 // escapes and no control characters, such as ["+34698765432"], whose
 // elements are their bytes as they stand. ok is false for anything else,
 // which the caller leaves to encoding/json. The input is valid UTF-8.
-func plainStrings(raw []byte) (items []string, ok bool) {
-	s := trimJSONSpace(string(raw))
+func plainStrings(s string) (items []string, ok bool) {
+	s = trimJSONSpace(s)
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, false
 	}

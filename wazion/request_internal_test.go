@@ -176,7 +176,7 @@ func FuzzPlainStrings(f *testing.F) {
 		if !utf8.ValidString(s) {
 			return
 		}
-		got, ok := plainStrings([]byte(s))
+		got, ok := plainStrings(s)
 		if !ok {
 			return
 		}
