@@ -121,7 +121,12 @@ func newService(cfg *config.Config, log *slog.Logger) (_ *service, err error) {
 	bodyTimeout := cfg.Server.ReadTimeout
 	// fasthttp's ReadTimeout (HeaderTimeout here) runs from the request's
 	// first byte; once the headers are in, the body gets the read timeout.
-	s.app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	// A request without a body (WAzion's GETs) has nothing left to read:
+	// no new deadline, which would cost a timer update per request.
+	s.app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if h.ContentLength() == 0 {
+			return fasthttp.RequestConfig{}
+		}
 		return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
 	}
 	if cfg.Server.AdminListen != "" {
