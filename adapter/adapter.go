@@ -102,6 +102,7 @@ type Backend struct {
 	index     *phoneIndex
 	running   atomic.Bool // Run is active
 	webhooks  *deliverySet
+	orders    *versionSet // order versions webhooks told
 	refresher *customerRefresher
 
 	// With other replicas (Options.Shared).
@@ -162,6 +163,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		now:      opts.Now,
 		index:    newPhoneIndex(opts.Index.Disabled),
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
+		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
 		replica:  opts.Shared.Replica,
 	}
 	b.refresher = newCustomerRefresher(whatalo.WithPriority(context.Background(), whatalo.Background),

@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -12,29 +14,34 @@ import (
 )
 
 // Bounds of the abandoned carts kept per store: the most recent few per
-// phone, for a limited time, for a limited number of phones.
+// phone, for a limited time, for a limited number of phones; and of the
+// completed checkouts remembered, as many and as long.
 const (
 	maxCartsPerPhone = 3
 	maxCartAge       = 30 * 24 * time.Hour
 	maxCartPhones    = 10000
+	maxCompletions   = maxCartPhones
 )
 
 // Cart is an abandoned checkout, as the checkout.abandoned webhook tells it.
 type Cart struct {
-	ID    string
-	Date  time.Time
-	URL   string
-	Items []wazion.CartItem
+	ID    string            `json:"id,omitempty"`
+	Date  time.Time         `json:"date"`
+	URL   string            `json:"url,omitempty"`
+	Items []wazion.CartItem `json:"items,omitempty"`
 }
 
-// carts holds abandoned carts by canonical phone key. Whatalo has no API for
-// them: they come only from webhooks, so they live in memory, bounded. The
-// phones are golang-lru's simplelru, O(1) a call: a phone's carts change in
-// place and are read with Peek, so that past the bound the phone recorded
-// first is forgotten first, however recently its carts changed.
+// carts holds abandoned carts by canonical phone key, and when checkouts
+// completed. Whatalo has no API for them: they come only from webhooks, so
+// they live in memory, bounded, and with a WebhookStore there too (see
+// Backend.recordCart). The phones are golang-lru's simplelru, O(1) a call:
+// a phone's carts change in place and are read with Peek, so that past the
+// bound the phone recorded first is forgotten first, however recently its
+// carts changed. Completions are kept the same way.
 type carts struct {
 	mu     sync.Mutex
 	phones *simplelru.LRU[string, *phoneCarts]
+	done   *simplelru.LRU[string, time.Time] // checkout id -> completed at
 }
 
 // phoneCarts holds one phone's carts, newest first.
@@ -42,7 +49,8 @@ type phoneCarts struct{ list []Cart }
 
 func newCarts() *carts {
 	phones, _ := simplelru.NewLRU[string, *phoneCarts](maxCartPhones, nil) // fails only for a size < 1
-	return &carts{phones: phones}
+	done, _ := simplelru.NewLRU[string, time.Time](maxCompletions, nil)
+	return &carts{phones: phones, done: done}
 }
 
 // add records a cart for a phone key, replacing one with the same ID.
@@ -54,10 +62,18 @@ func (cs *carts) add(key string, c Cart) {
 		pc = &phoneCarts{}
 		cs.phones.Add(key, pc)
 	}
-	list := slices.DeleteFunc(slices.Clone(pc.list), func(o Cart) bool { return c.ID != "" && o.ID == c.ID })
-	list = append(list, c)
-	slices.SortFunc(list, func(a, b Cart) int { return b.Date.Compare(a.Date) })
-	pc.list = list[:min(len(list), maxCartsPerPhone)]
+	pc.list = mergeCarts(pc.list, []Cart{c})
+}
+
+// mergeCarts is the carts of a and b, one per ID (b's when both have it),
+// newest first, at most maxCartsPerPhone of them.
+func mergeCarts(a, b []Cart) []Cart {
+	list := slices.DeleteFunc(slices.Clone(a), func(o Cart) bool {
+		return o.ID != "" && slices.ContainsFunc(b, func(n Cart) bool { return n.ID == o.ID })
+	})
+	list = append(list, b...)
+	slices.SortStableFunc(list, func(x, y Cart) int { return y.Date.Compare(x.Date) })
+	return list[:min(len(list), maxCartsPerPhone)]
 }
 
 // clear drops a phone's carts, when its checkout completes. A later cart
@@ -76,13 +92,155 @@ func (cs *carts) get(key string, now time.Time) []Cart {
 	if pc == nil {
 		return nil
 	}
+	return youngCarts(pc.list, now)
+}
+
+func youngCarts(list []Cart, now time.Time) []Cart {
 	var out []Cart
-	for _, c := range pc.list {
+	for _, c := range list {
 		if now.Sub(c.Date) <= maxCartAge {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// complete records that checkout id completed at.
+func (cs *carts) complete(id string, at time.Time) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if held, ok := cs.done.Peek(id); !ok || at.After(held) {
+		cs.done.Add(id, at)
+	}
+}
+
+// completedAt is when checkout id completed, if that is remembered and
+// younger than maxCartAge.
+func (cs *carts) completedAt(id string, now time.Time) (time.Time, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	at, ok := cs.done.Peek(id)
+	return at, ok && now.Sub(at) <= maxCartAge
+}
+
+// Keys of the WebhookStore holding a phone's carts and a checkout's
+// completion.
+func cartsKey(phoneKey string) string     { return "carts:" + phoneKey }
+func completedKey(checkout string) string { return "checkout-completed:" + checkout }
+
+// recordCart records a cart for a phone key here and, with shared (the
+// delivery came to this replica, not from another), in the WebhookStore.
+func (b *Backend) recordCart(key string, c Cart, shared bool) {
+	b.carts.add(key, c)
+	st := b.opts.Shared.Webhooks
+	if st == nil || !shared {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*webhookStoreTimeout)
+	defer cancel()
+	list := mergeCarts(b.storedCarts(ctx, key), []Cart{c})
+	raw, err := json.Marshal(list)
+	if err == nil {
+		err = st.WriteState(ctx, cartsKey(key), raw, maxCartAge)
+	}
+	if err != nil {
+		b.log.Warn("keep an abandoned cart in the shared store; this replica holds it", "err", err)
+	}
+}
+
+// clearCarts drops a phone's carts here and, with shared, in the
+// WebhookStore.
+func (b *Backend) clearCarts(key string, shared bool) {
+	b.carts.clear(key)
+	st := b.opts.Shared.Webhooks
+	if st == nil || !shared {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
+	defer cancel()
+	if err := st.WriteState(ctx, cartsKey(key), nil, 0); err != nil {
+		b.log.Warn("drop completed carts from the shared store; this replica's memory hides them", "err", err)
+	}
+}
+
+// completeCheckout remembers that checkout id completed at, here and, with
+// shared, in the WebhookStore.
+func (b *Backend) completeCheckout(id string, at time.Time, shared bool) {
+	if id == "" {
+		return
+	}
+	b.carts.complete(id, at)
+	st := b.opts.Shared.Webhooks
+	if st == nil || !shared {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
+	defer cancel()
+	raw, _ := at.UTC().MarshalText()
+	if err := st.WriteState(ctx, completedKey(id), raw, maxCartAge); err != nil {
+		b.log.Warn("keep a checkout's completion in the shared store; this replica remembers it", "err", err)
+	}
+}
+
+// checkoutCompletedAt is when checkout id completed, as this replica or
+// the WebhookStore remembers it.
+func (b *Backend) checkoutCompletedAt(id string) (time.Time, bool) {
+	if id == "" {
+		return time.Time{}, false
+	}
+	if at, ok := b.carts.completedAt(id, b.now()); ok {
+		return at, true
+	}
+	st := b.opts.Shared.Webhooks
+	if st == nil {
+		return time.Time{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
+	defer cancel()
+	raw, err := st.ReadState(ctx, completedKey(id))
+	var at time.Time
+	if err != nil || raw == nil || at.UnmarshalText(raw) != nil {
+		return time.Time{}, false
+	}
+	b.carts.complete(id, at)
+	return at, true
+}
+
+// storedCarts is a phone's carts in the WebhookStore, or nil.
+func (b *Backend) storedCarts(ctx context.Context, key string) []Cart {
+	st := b.opts.Shared.Webhooks
+	if st == nil {
+		return nil
+	}
+	raw, err := st.ReadState(ctx, cartsKey(key))
+	if err != nil {
+		b.log.Debug("read abandoned carts from the shared store; this replica's answer", "err", err)
+		return nil
+	}
+	var list []Cart
+	if raw != nil && json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	return list
+}
+
+// cartsOf is a phone's carts: this replica's, with those of the
+// WebhookStore (recorded by another replica or before a restart), less
+// those of checkouts this replica knows completed.
+func (b *Backend) cartsOf(key string) []Cart {
+	now := b.now()
+	list := b.carts.get(key, now)
+	if b.opts.Shared.Webhooks == nil {
+		return list
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
+	defer cancel()
+	stored := youngCarts(b.storedCarts(ctx, key), now)
+	stored = slices.DeleteFunc(stored, func(c Cart) bool {
+		done, ok := b.carts.completedAt(c.ID, now)
+		return c.ID != "" && ok && !done.Before(c.Date)
+	})
+	return mergeCarts(stored, list)
 }
 
 // abandonedCarts returns the customer's carts in WAzion's shape.
@@ -92,7 +250,7 @@ func (b *Backend) abandonedCarts(c *whatalo.Customer, region string) []wazion.Ab
 	if key == "" {
 		return out
 	}
-	for _, cart := range b.carts.get(key, b.now()) {
+	for _, cart := range b.cartsOf(key) {
 		out = append(out, wazion.AbandonedCart{
 			Date:  cart.Date.UTC().Format(time.RFC3339),
 			URL:   cart.URL,

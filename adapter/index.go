@@ -715,6 +715,7 @@ func (b *Backend) Run(ctx context.Context) {
 		}
 		built, _, _ := b.index.syncState()
 		full := !built || !time.Now().Before(nextRebuild)
+		b.syncingAlone()
 		sctx, lost, release := b.holdIndexLease(ctx)
 		var err error
 		if full {
@@ -727,8 +728,15 @@ func (b *Backend) Run(ctx context.Context) {
 			return
 		}
 		if lost() {
-			// Another replica took the lease over; it syncs from now on.
-			timer.Reset(followInterval(o))
+			// Another replica took the lease over, or held it while this
+			// one synced alone; it syncs from now on. A replica that synced
+			// alone holds no published version: it loads the leader's at
+			// once.
+			next := followInterval(o)
+			if b.share.currentRole() == "" {
+				next = 0
+			}
+			timer.Reset(next)
 			continue
 		}
 		switch {

@@ -45,6 +45,21 @@ type IndexShare interface {
 	Snapshot(ctx context.Context) ([]byte, error)
 }
 
+// WebhookStore keeps what a store's webhooks told, for every replica and
+// across restarts: the deliveries seen, so that a redelivery or replay is
+// applied once, and the abandoned carts and completed checkouts, which
+// Whatalo's API cannot give back. Values arrive encoded; every key is
+// kept for the ttl given, after which the store forgets it.
+type WebhookStore interface {
+	// Remember records key for ttl unless it is recorded already, and
+	// reports whether it was not.
+	Remember(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// ReadState returns the value under key, or nil when there is none.
+	ReadState(ctx context.Context, key string) ([]byte, error)
+	// WriteState stores value under key for ttl; a nil value deletes key.
+	WriteState(ctx context.Context, key string, value []byte, ttl time.Duration) error
+}
+
 // SharedOptions connect a Backend to the other replicas serving its store.
 // The second-level cache is cache.Options.Shared.
 type SharedOptions struct {
@@ -55,6 +70,10 @@ type SharedOptions struct {
 	// Index, if set, makes the phone index sync run on one replica at a
 	// time; the others load its snapshots instead of reading Whatalo.
 	Index IndexShare
+	// Webhooks, if set, keeps the deliveries seen and the abandoned carts
+	// where every replica reads them and a restart finds them; without it
+	// they live in this process's memory only.
+	Webhooks WebhookStore
 	// Replica names this process in bus messages, so it can skip its own;
 	// default a random name.
 	Replica string
@@ -64,6 +83,10 @@ type SharedOptions struct {
 // cache.SharedFlushTimeout it bounds what sharing adds to a webhook's
 // answer, which Whatalo wants within a second.
 const busTimeout = 500 * time.Millisecond
+
+// webhookStoreTimeout bounds one call to the WebhookStore, on a webhook's
+// path or a side panel's: past it, this process's memory answers.
+const webhookStoreTimeout = 100 * time.Millisecond
 
 // newReplicaName is a random name for a replica, unique enough to tell
 // replicas apart on a bus.
@@ -90,6 +113,9 @@ type busMessage struct {
 	At       time.Time         `json:"at,omitzero"`
 	Entity   json.RawMessage   `json:"entity,omitempty"`
 	Side     json.RawMessage   `json:"side,omitempty"`
+	Legacy   bool              `json:"legacy,omitempty"`
+	Signed   time.Time         `json:"signed,omitzero"`
+	Key      string            `json:"key,omitempty"`
 	Customer *whatalo.Customer `json:"customer,omitempty"`
 	Removed  string            `json:"removed,omitempty"`
 }
@@ -129,7 +155,8 @@ func (b *Backend) send(ctx context.Context, m busMessage) {
 // publishDelivery tells the other replicas of a delivery this one applied
 // and whose shared deletions it flushed.
 func (b *Backend) publishDelivery(ctx context.Context, d delivery) {
-	b.send(ctx, busMessage{Type: busDelivery, ID: d.ID, Event: d.Event, At: d.OccurredAt, Entity: d.Entity, Side: d.SideCustomer})
+	b.send(ctx, busMessage{Type: busDelivery, ID: d.ID, Event: d.Event, At: d.OccurredAt, Entity: d.Entity, Side: d.SideCustomer,
+		Legacy: d.legacy, Signed: d.signedAt, Key: d.replayKey})
 }
 
 // listen applies the other replicas' messages until ctx ends.
@@ -166,7 +193,10 @@ func (b *Backend) applyMessage(msg []byte) {
 	switch m.Type {
 	case busDelivery:
 		d := newDelivery(whatalo.WebhookDelivery{ID: m.ID, Event: m.Event, OccurredAt: m.At, Entity: m.Entity, SideCustomer: m.Side}, true)
-		if d.ID != "" && !b.webhooks.add(d.ID, time.Now()) {
+		d.legacy, d.signedAt, d.replayKey = m.Legacy, m.Signed, m.Key
+		// This replica's memory only: the sender recorded the delivery in
+		// the WebhookStore, where it would read as a duplicate.
+		if b.seenHere(d) {
 			return
 		}
 		apply, err := b.planDelivery(d)

@@ -120,9 +120,16 @@ func (b *Backend) takeIndexLease(ctx context.Context) string {
 // context it returns ends if the lease is lost to another replica (lost
 // then reports true), so that two syncs never run at once. release stops
 // the extending.
+//
+// A replica that syncs alone because the shared index was unreachable
+// asks for the lease through the sync, more often: once the shared index
+// answers, it goes on as the leader if the lease is free, and otherwise
+// stops its sync (lost reports true) to follow the replica that holds it,
+// rather than spend the store's budget on a second full index.
 func (b *Backend) holdIndexLease(ctx context.Context) (sctx context.Context, lost func() bool, release func()) {
 	ix := b.opts.Shared.Index
-	if ix == nil || b.share.currentRole() != IndexLeader {
+	role := b.share.currentRole()
+	if ix == nil || role == IndexFollower {
 		return ctx, func() bool { return false }, func() {}
 	}
 	sctx, cancel := context.WithCancel(ctx)
@@ -131,9 +138,14 @@ func (b *Backend) holdIndexLease(ctx context.Context) (sctx context.Context, los
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	ttl := leaseTTL(b.opts.Index)
+	alone := role == ""
+	every := ttl / 3
+	if alone {
+		every = min(every, followFirstInterval)
+	}
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(ttl / 3)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -146,14 +158,30 @@ func (b *Backend) holdIndexLease(ctx context.Context) (sctx context.Context, los
 			lctx, lcancel := context.WithTimeout(sctx, leaseCallTimeout)
 			held, err := ix.Acquire(lctx, ttl)
 			lcancel()
-			if err == nil && !held {
-				mu.Lock()
-				gone = true
-				mu.Unlock()
-				b.log.Warn("phone index lease lost during a sync; stopping it")
-				cancel()
-				return
+			switch {
+			case err != nil:
+				continue
+			case held && alone:
+				alone = false
+				b.share.mu.Lock()
+				b.share.role = IndexLeader
+				b.share.mu.Unlock()
+				b.log.Info("shared phone index reachable again; this replica took the lease and goes on with its sync")
+				t.Reset(ttl / 3)
+				continue
+			case held:
+				continue
 			}
+			mu.Lock()
+			gone = true
+			mu.Unlock()
+			if alone {
+				b.log.Info("shared phone index reachable again and synced by another replica; stopping this replica's own sync to follow it")
+			} else {
+				b.log.Warn("phone index lease lost during a sync; stopping it")
+			}
+			cancel()
+			return
 		}
 	}()
 	lost = func() bool {
@@ -167,6 +195,21 @@ func (b *Backend) holdIndexLease(ctx context.Context) (sctx context.Context, los
 		cancel()
 	}
 	return sctx, lost, release
+}
+
+// syncingAlone records that this replica syncs its index without the
+// shared one, which it could not reach: the index it holds will no longer
+// be the version published, and when the shared index answers again the
+// leader's snapshot is loaded whole, whatever its version.
+func (b *Backend) syncingAlone() {
+	if b.opts.Shared.Index == nil {
+		return
+	}
+	b.share.mu.Lock()
+	defer b.share.mu.Unlock()
+	if b.share.role == "" {
+		b.share.loaded = ""
+	}
 }
 
 // releaseIndexLease gives the lease up when Run ends, so another replica

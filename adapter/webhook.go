@@ -45,6 +45,13 @@ const (
 	maxDeliveries = 50_000
 	// maxDeliveryID bounds the id kept; longer ids are kept by their hash.
 	maxDeliveryID = 128
+	// replayMargin keeps a signature past its timestamp's tolerance by a
+	// little, so that clock steps between two checks cannot open a gap.
+	replayMargin = 5 * time.Second
+	// orderVersionTTL and maxOrderVersions bound the order versions
+	// webhooks told, against which older-scheme order events are judged.
+	orderVersionTTL  = maxCartAge
+	maxOrderVersions = maxDeliveries
 	// refreshWorkers and maxPendingRefreshes bound the customer fetches
 	// that order events start.
 	refreshWorkers      = 2
@@ -65,16 +72,22 @@ const (
 // second. event is the documented event name, or "unknown".
 //
 // A failure returns whatalo.ErrWebhookSignature, whatalo.ErrWebhookStale or
-// whatalo.ErrWebhookPayload (wrapped) and changes nothing. A delivery id
-// seen in the last day returns event and nil, changing nothing; so do
-// events the adapter has no use for.
+// whatalo.ErrWebhookPayload (wrapped) and changes nothing. A duplicate
+// returns event and nil, changing nothing; so do events the adapter has no
+// use for. A duplicate is a delivery id seen in the last day, or, whatever
+// its id (which the signature does not cover), a signature seen while its
+// timestamp is within the tolerance, or an older-scheme body seen in the
+// last day (that scheme has no timestamp, so its deliveries are also
+// applied only when newer than what is held: see planCustomer, planOrder
+// and planAbandoned).
 func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte) (event string, err error) {
 	event = whatalo.WebhookEventLabel(h.Get(whatalo.HeaderWebhookEvent))
 	if len(body) > whatalo.MaxWebhookBody {
 		b.observeWebhook(event, WebhookBadPayload)
 		return event, fmt.Errorf("%w: body of %d bytes exceeds %d", whatalo.ErrWebhookPayload, len(body), whatalo.MaxWebhookBody)
 	}
-	if err := whatalo.VerifyWebhook(b.opts.WebhookSecret, h, body, b.now(), whatalo.WebhookTolerance); err != nil {
+	v, err := whatalo.VerifyWebhookDelivery(b.opts.WebhookSecret, h, body, b.now(), whatalo.WebhookTolerance)
+	if err != nil {
 		result := WebhookBadSignature
 		if errors.Is(err, whatalo.ErrWebhookStale) {
 			result = WebhookStaleTimestamp
@@ -87,6 +100,7 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 	var apply func() string
 	if err == nil {
 		d = newDelivery(*wd, false)
+		d.legacy, d.signedAt, d.replayKey = v.Legacy, v.SignedAt, v.ReplayKey
 		event = whatalo.WebhookEventLabel(d.Event)
 		apply, err = b.planDelivery(d)
 	}
@@ -94,7 +108,7 @@ func (b *Backend) HandleWebhook(ctx context.Context, h http.Header, body []byte)
 		b.observeWebhook(event, WebhookBadPayload)
 		return event, err
 	}
-	if d.ID != "" && !b.webhooks.add(d.ID, time.Now()) {
+	if b.seenDelivery(ctx, d) {
 		b.observeWebhook(event, WebhookDuplicate)
 		return event, nil
 	}
@@ -127,6 +141,70 @@ func (b *Backend) changed() {
 type delivery struct {
 	whatalo.WebhookDelivery
 	remote bool // applied by another replica, which fetches what it needs
+	// legacy marks the older signature scheme, whose deliveries never go
+	// stale: they are applied only when shown newer than what is held.
+	legacy bool
+	// signedAt is X-Webhook-Timestamp, zero in the older scheme.
+	signedAt time.Time
+	// replayKey names what the signature covers (whatalo.VerifiedWebhook).
+	replayKey string
+}
+
+// seenDelivery records the delivery's id and what its signature covers,
+// and reports whether either was recorded before: here, or with a
+// WebhookStore by any replica, also before a restart. Both are recorded
+// whatever the answer, so that a replay of either is known next time.
+func (b *Backend) seenDelivery(ctx context.Context, d delivery) bool {
+	seen := false
+	if d.ID != "" {
+		seen = !b.firstSight(ctx, "id:"+d.ID, deliveryTTL)
+	}
+	if d.replayKey != "" && !b.firstSight(ctx, d.replayKey, b.replayTTL(d)) {
+		seen = true
+	}
+	return seen
+}
+
+// seenHere is seenDelivery in this process's memory alone, for deliveries
+// another replica applied and recorded in the WebhookStore.
+func (b *Backend) seenHere(d delivery) bool {
+	now := b.now()
+	seen := d.ID != "" && !b.webhooks.addFor("id:"+d.ID, now, deliveryTTL)
+	if ttl := b.replayTTL(d); d.replayKey != "" && ttl > 0 && !b.webhooks.addFor(d.replayKey, now, ttl) {
+		seen = true
+	}
+	return seen
+}
+
+// replayTTL is how long the delivery's replay key is worth keeping: until
+// its timestamp goes stale, or a day for the older scheme, which has none.
+func (b *Backend) replayTTL(d delivery) time.Duration {
+	if d.legacy {
+		return deliveryTTL
+	}
+	return d.signedAt.Add(whatalo.WebhookTolerance + replayMargin).Sub(b.now())
+}
+
+// firstSight records key for ttl, here and in the WebhookStore if there is
+// one, and reports whether neither held it. Without an answer from the
+// store, this process's memory decides.
+func (b *Backend) firstSight(ctx context.Context, key string, ttl time.Duration) bool {
+	if ttl <= 0 {
+		return true
+	}
+	fresh := b.webhooks.addFor(key, b.now(), ttl)
+	st := b.opts.Shared.Webhooks
+	if st == nil {
+		return fresh
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookStoreTimeout)
+	defer cancel()
+	isNew, err := st.Remember(sctx, key, ttl)
+	if err != nil {
+		b.log.Debug("record a webhook delivery in the shared store; this replica's memory decides", "err", err)
+		return fresh
+	}
+	return fresh && isNew
 }
 
 // newDelivery is wd with its id as kept for deduplication.
@@ -180,15 +258,38 @@ func (b *Backend) planDelivery(d delivery) (func() string, error) {
 }
 
 // planCustomer merges the event's customer over what is known of it, so a
-// partial payload does not erase fields it leaves out.
+// partial payload does not erase fields it leaves out. The payload's
+// version is its updated_at, else when the event occurred; a version older
+// than the one held changes nothing, and an applied payload without
+// updated_at leaves its event's time as the customer's version, so that an
+// older event replayed later cannot undo it. An older-scheme delivery (which
+// never goes stale) must be newer than what is held, and one that tells no
+// time at all is not applied: the customer is read again from Whatalo.
 func (b *Backend) planCustomer(d delivery) (func() string, error) {
 	wc, err := d.ReadCustomer()
 	if err != nil {
 		return nil, err
 	}
+	version := wc.UpdatedAt
+	if version.IsZero() {
+		version = d.OccurredAt
+	}
 	return func() string {
 		c, known := b.knownCustomer(wc.ID)
+		switch {
+		case version.IsZero() && d.legacy:
+			if !d.remote {
+				b.refresher.add(wc.ID)
+			}
+			return WebhookIgnored
+		case version.IsZero() || !known:
+		case c.UpdatedAt.After(version), d.legacy && c.UpdatedAt.Equal(version):
+			return WebhookIgnored
+		}
 		wc.ApplyTo(&c)
+		if wc.UpdatedAt.IsZero() && version.After(c.UpdatedAt) {
+			c.UpdatedAt = version
+		}
 		b.storeCustomer(c)
 		if !known && !wc.HasOrderTotals && d.Event == whatalo.EventCustomerUpdated && !d.remote {
 			// An unknown customer's partial payload lacks the order
@@ -234,7 +335,10 @@ func (b *Backend) storeCustomer(c whatalo.Customer) {
 }
 
 // planOrder drops the cached orders of the order's customer and refreshes
-// the customer's totals in the background.
+// the customer's totals in the background. An older-scheme delivery does so
+// only when newer than the order's version held (its updated_at, else when
+// the event occurred): replayed, it would spend the store's budget on
+// fetches that change nothing.
 func (b *Backend) planOrder(d delivery) (func() string, error) {
 	o, err := d.ReadOrder()
 	if err != nil {
@@ -244,7 +348,14 @@ func (b *Backend) planOrder(d delivery) (func() string, error) {
 		return nil, fmt.Errorf("%w: %s names no order or customer", whatalo.ErrWebhookPayload, d.Event)
 	}
 	email := strings.ToLower(strings.TrimSpace(o.Email))
+	version := o.UpdatedAt
+	if version.IsZero() {
+		version = d.OccurredAt
+	}
 	return func() string {
+		if !b.orders.newer(o.ID, version, d.legacy, b.now()) {
+			return WebhookIgnored
+		}
 		if o.ID != "" {
 			b.cache.Delete(cache.KindOrder, o.ID)
 		}
@@ -364,7 +475,9 @@ func (b *Backend) rememberFound(res string, cs []whatalo.Customer) {
 }
 
 // planAbandoned records the cart under the checkout customer's phone, for
-// abandonedCarts. A checkout without a usable phone is of no use to WAzion.
+// abandonedCarts. A checkout without a usable phone is of no use to WAzion;
+// a checkout that completed since the event (a replay, or a late retry)
+// has no cart to recover.
 func (b *Backend) planAbandoned(d delivery) (func() string, error) {
 	co, err := d.ReadCheckout()
 	if err != nil {
@@ -383,31 +496,55 @@ func (b *Backend) planAbandoned(d delivery) (func() string, error) {
 	for _, it := range co.Items[:min(len(co.Items), maxCartItems)] {
 		cart.Items = append(cart.Items, b.cartItem(it))
 	}
+	at := checkoutEventTime(d, co)
 	return func() string {
 		key := b.phoneKeyNow(co.Phone)
 		if key == "" {
 			return WebhookIgnored
 		}
-		b.carts.add(key, cart)
+		if done, ok := b.checkoutCompletedAt(co.ID); ok && (at.IsZero() || !at.After(done)) {
+			return WebhookIgnored
+		}
+		b.recordCart(key, cart, !d.remote)
 		return WebhookOK
 	}, nil
 }
 
 // planCheckoutCompleted clears the carts of the checkout's phone: the
-// customer bought, so there is nothing left to recover.
+// customer bought, so there is nothing left to recover. The completion is
+// remembered per checkout, phone or not, so that an abandonment of the
+// checkout told before it is ignored when it comes later.
 func (b *Backend) planCheckoutCompleted(d delivery) (func() string, error) {
 	co, err := d.ReadCheckout()
 	if err != nil {
 		return nil, err
 	}
+	at := checkoutEventTime(d, co)
 	return func() string {
+		if at.IsZero() {
+			at = b.now()
+		}
+		b.completeCheckout(co.ID, at, !d.remote)
 		key := b.phoneKeyNow(co.Phone)
 		if key == "" {
 			return WebhookIgnored
 		}
-		b.carts.clear(key)
+		b.clearCarts(key, !d.remote)
 		return WebhookOK
 	}, nil
+}
+
+// checkoutEventTime is when a checkout event happened, as far as the
+// delivery tells: when it occurred, else the checkout's updated_at, else
+// when it was signed; zero for an older-scheme delivery that says none.
+func checkoutEventTime(d delivery, co *whatalo.WebhookCheckout) time.Time {
+	switch {
+	case !d.OccurredAt.IsZero():
+		return d.OccurredAt
+	case !co.UpdatedAt.IsZero():
+		return co.UpdatedAt
+	}
+	return d.signedAt
 }
 
 // recoveryURL is raw when it is a short http(s) URL: WAzion shows it as a
@@ -496,12 +633,61 @@ func newDeliverySet(capacity int, ttl time.Duration) *deliverySet {
 
 // add records id and reports whether it was new (not seen within ttl).
 func (s *deliverySet) add(id string, now time.Time) bool {
+	return s.addFor(id, now, s.ttl)
+}
+
+// addFor is add with the id kept for ttl rather than the set's own.
+func (s *deliverySet) addFor(id string, now time.Time, ttl time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if until, ok := s.ids.Peek(id); ok && now.Before(until) {
 		return false
 	}
-	s.ids.Add(id, now.Add(s.ttl))
+	s.ids.Add(id, now.Add(ttl))
+	return true
+}
+
+// versionSet remembers the newest version webhooks told of each of a
+// bounded number of entities, for ttl; like deliverySet, it is simplelru
+// read with Peek, the oldest recorded forgotten first.
+type versionSet struct {
+	ttl time.Duration
+
+	mu       sync.Mutex
+	versions *simplelru.LRU[string, heldVersion]
+}
+
+type heldVersion struct{ version, until time.Time }
+
+func newVersionSet(capacity int, ttl time.Duration) *versionSet {
+	versions, _ := simplelru.NewLRU[string, heldVersion](max(capacity, 1), nil) // fails only for a size < 1
+	return &versionSet{ttl: ttl, versions: versions}
+}
+
+// newer records version as id's when it is newer than the one held, and
+// reports whether the event is to be applied: unless strict, when no newer
+// version is held or the event tells none; with strict (an event that never goes stale), only when
+// no version is held or version is newer than it, so that without a version
+// the event applies only to an id never told of. An empty id is always
+// applied.
+func (s *versionSet) newer(id string, version time.Time, strict bool, now time.Time) bool {
+	if id == "" {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held, ok := s.versions.Peek(id)
+	if ok = ok && now.Before(held.until); ok {
+		switch {
+		case strict && !version.After(held.version):
+			return false
+		case !strict && !version.IsZero() && held.version.After(version):
+			return false
+		}
+	}
+	if !ok || version.After(held.version) {
+		s.versions.Add(id, heldVersion{version: version, until: now.Add(s.ttl)})
+	}
 	return true
 }
 

@@ -19,6 +19,9 @@ type WebhookCustomer struct {
 	// HasOrderTotals reports whether the payload carries orders_count, and
 	// so whether it tells the customer's order totals.
 	HasOrderTotals bool
+	// UpdatedAt is the payload's updated_at: which version of the customer
+	// it carries. Zero when absent or not RFC 3339.
+	UpdatedAt time.Time
 
 	raw json.RawMessage
 }
@@ -40,7 +43,7 @@ func (d *WebhookDelivery) ReadCustomer() (*WebhookCustomer, error) {
 		return nil, fmt.Errorf("%w: read customer: %w", ErrWebhookPayload, err)
 	}
 	_, totals := fields["orders_count"]
-	return &WebhookCustomer{ID: id, HasOrderTotals: totals, raw: d.Entity}, nil
+	return &WebhookCustomer{ID: id, HasOrderTotals: totals, UpdatedAt: probe.UpdatedAt, raw: d.Entity}, nil
 }
 
 // ApplyTo writes the fields the payload carries over c, so that a partial
@@ -62,6 +65,9 @@ type WebhookOrder struct {
 	CustomerID string
 	Phone      string
 	Email      string
+	// UpdatedAt is the order's updated_at, zero when absent or not RFC
+	// 3339.
+	UpdatedAt time.Time
 }
 
 // webhookOrderWire is an order object as deliveries send it.
@@ -71,6 +77,7 @@ type webhookOrderWire struct {
 	CustomerIDc json.RawMessage      `json:"customerId"`
 	Phone       string               `json:"customer_phone"`
 	Email       string               `json:"customer_email"`
+	UpdatedAt   string               `json:"updated_at"`
 	Customer    *webhookCustomerWire `json:"customer"`
 }
 
@@ -115,6 +122,7 @@ func (d *WebhookDelivery) ReadOrder() (*WebhookOrder, error) {
 		CustomerID: firstNonEmpty(rawString(w.CustomerID), rawString(w.CustomerIDc)),
 		Phone:      w.Phone,
 		Email:      w.Email,
+		UpdatedAt:  parseTime(w.UpdatedAt),
 	}
 	if c := w.Customer; c != nil {
 		if o.CustomerID == "" {

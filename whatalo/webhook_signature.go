@@ -56,8 +56,35 @@ const maxSignatures = 4
 // A failure wraps ErrWebhookSignature or ErrWebhookStale and never shows
 // the secret.
 func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	_, err := VerifyWebhookDelivery(secret, h, body, now, tolerance)
+	return err
+}
+
+// VerifiedWebhook is what a delivery's valid signature covers, for a
+// receiver that refuses replays. X-Webhook-Id is not signed: a replay can
+// carry a fresh one, but not a fresh ReplayKey.
+type VerifiedWebhook struct {
+	// Legacy reports the older contract, whose signature covers the body
+	// alone and so never expires: its deliveries can be replayed for as
+	// long as the secret is in use.
+	Legacy bool
+	// SignedAt is X-Webhook-Timestamp; zero in the older contract. A
+	// replay of the delivery is refused as stale once now passes SignedAt
+	// by the tolerance.
+	SignedAt time.Time
+	// ReplayKey names what was signed, the timestamp with the body or the
+	// body alone, however the signature header is spelled: the hex SHA-256
+	// of the signed bytes, prefixed with "sig:" or, in the older contract,
+	// "body:". It reveals neither the secret nor the body.
+	ReplayKey string
+}
+
+// VerifyWebhookDelivery is VerifyWebhook, and on success also says what the
+// signature covers, so that a receiver can tell a replay under a fresh
+// delivery id from a new delivery.
+func VerifyWebhookDelivery(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) (VerifiedWebhook, error) {
 	if secret == "" {
-		return fmt.Errorf("%w: no webhook secret is configured", ErrWebhookSignature)
+		return VerifiedWebhook{}, fmt.Errorf("%w: no webhook secret is configured", ErrWebhookSignature)
 	}
 	if tolerance <= 0 {
 		tolerance = WebhookTolerance
@@ -65,27 +92,38 @@ func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time, tol
 	if sig := h.Get(HeaderWebhookSignature); sig != "" {
 		ts := h.Get(HeaderWebhookTimestamp)
 		if ts == "" {
-			return fmt.Errorf("%w: %s without %s", ErrWebhookSignature, HeaderWebhookSignature, HeaderWebhookTimestamp)
+			return VerifiedWebhook{}, fmt.Errorf("%w: %s without %s", ErrWebhookSignature, HeaderWebhookSignature, HeaderWebhookTimestamp)
 		}
 		if !signatureMatches(sig, webhookMAC(secret, ts, body)) {
-			return fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWebhookSignature)
+			return VerifiedWebhook{}, fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWebhookSignature)
 		}
 		at, ok := parseUnix(ts)
 		if !ok {
-			return fmt.Errorf("%w: %s is not unix seconds", ErrWebhookStale, HeaderWebhookTimestamp)
+			return VerifiedWebhook{}, fmt.Errorf("%w: %s is not unix seconds", ErrWebhookStale, HeaderWebhookTimestamp)
 		}
 		if d := now.Sub(at); d > tolerance || d < -tolerance {
-			return fmt.Errorf("%w: %s is %s from now", ErrWebhookStale, HeaderWebhookTimestamp, d.Round(time.Second))
+			return VerifiedWebhook{}, fmt.Errorf("%w: %s is %s from now", ErrWebhookStale, HeaderWebhookTimestamp, d.Round(time.Second))
 		}
-		return nil
+		return VerifiedWebhook{SignedAt: at, ReplayKey: "sig:" + signedDigest(ts, body)}, nil
 	}
 	if sig := h.Get(HeaderWhataloSignature); sig != "" {
 		if !signatureMatches(sig, webhookMAC(secret, "", body)) {
-			return fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWhataloSignature)
+			return VerifiedWebhook{}, fmt.Errorf("%w: %s does not match", ErrWebhookSignature, HeaderWhataloSignature)
 		}
-		return nil
+		return VerifiedWebhook{Legacy: true, ReplayKey: "body:" + signedDigest("", body)}, nil
 	}
-	return fmt.Errorf("%w: no %s or %s header", ErrWebhookSignature, HeaderWebhookSignature, HeaderWhataloSignature)
+	return VerifiedWebhook{}, fmt.Errorf("%w: no %s or %s header", ErrWebhookSignature, HeaderWebhookSignature, HeaderWhataloSignature)
+}
+
+// signedDigest is the hex SHA-256 of what webhookMAC signs.
+func signedDigest(timestamp string, body []byte) string {
+	h := sha256.New()
+	if timestamp != "" {
+		h.Write([]byte(timestamp))
+		h.Write([]byte{'.'})
+	}
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // SignWebhook sets on h what Whatalo signs a delivery of body with today:

@@ -136,3 +136,44 @@ func FuzzVerifyWebhook(f *testing.F) {
 		_ = whatalo.VerifyWebhook(secret, j, body, now, -1)
 	})
 }
+
+// The replay key names what was signed, however the signature header is
+// spelled and whatever the delivery id: the id is not signed.
+func TestVerifyWebhookDeliveryReplayKey(t *testing.T) {
+	now := time.Unix(1_760_000_000, 0)
+	body := []byte(`{"event_id":"1"}`)
+	verify := func(h http.Header) whatalo.VerifiedWebhook {
+		t.Helper()
+		v, err := whatalo.VerifyWebhookDelivery("s3cret", h, body, now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	h := http.Header{}
+	whatalo.SignWebhook(h, "s3cret", body, now)
+	h.Set(whatalo.HeaderWebhookID, "dlv_1")
+	first := verify(h)
+	if first.Legacy || !first.SignedAt.Equal(now) || !strings.HasPrefix(first.ReplayKey, "sig:") {
+		t.Fatalf("current scheme: %+v", first)
+	}
+	h.Set(whatalo.HeaderWebhookID, "dlv_other")
+	h.Set(whatalo.HeaderWebhookSignature, "sha256="+strings.ToUpper(h.Get(whatalo.HeaderWebhookSignature))+", 00")
+	if again := verify(h); again.ReplayKey != first.ReplayKey {
+		t.Errorf("respelled signature under another id: key %q, want %q", again.ReplayKey, first.ReplayKey)
+	}
+	later := http.Header{}
+	whatalo.SignWebhook(later, "s3cret", body, now.Add(time.Second))
+	if k := verify(later).ReplayKey; k == first.ReplayKey {
+		t.Error("another timestamp gave the same replay key")
+	}
+	old := http.Header{}
+	whatalo.SignWebhookLegacy(old, "s3cret", body)
+	v := verify(old)
+	if !v.Legacy || !v.SignedAt.IsZero() || !strings.HasPrefix(v.ReplayKey, "body:") || strings.Contains(v.ReplayKey, "event_id") {
+		t.Errorf("older scheme: %+v", v)
+	}
+	if _, err := whatalo.VerifyWebhookDelivery("wrong", h, body, now, 0); !errors.Is(err, whatalo.ErrWebhookSignature) {
+		t.Errorf("wrong secret: %v", err)
+	}
+}

@@ -66,11 +66,12 @@ const (
 	OpSubscribe  = "subscribe"   // bus subscriptions
 	OpLease      = "lease"       // index lease
 	OpIndex      = "index"       // index meta and snapshots
+	OpWebhook    = "webhook"     // deliveries seen, carts, completed checkouts
 	OpPing       = "ping"        // health pings
 )
 
 // ops lists every op, in the order of Client's counters.
-var ops = [...]string{OpRate, OpCacheGet, OpCacheWrite, OpPublish, OpSubscribe, OpLease, OpIndex, OpPing}
+var ops = [...]string{OpRate, OpCacheGet, OpCacheWrite, OpPublish, OpSubscribe, OpLease, OpIndex, OpWebhook, OpPing}
 
 // Ops returns every op Stats counts, for metrics.
 func Ops() []string { return slices.Clone(ops[:]) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare/redistest"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
+	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
 )
 
 func newClient(t *testing.T, srv *redistest.Server, prefix string) *Client {
@@ -521,5 +524,113 @@ func TestSentinelFailover(t *testing.T) {
 	t.Logf("writes resumed %s after the master stopped", time.Since(start).Round(time.Millisecond))
 	if got, ok, err := direct.Store("shop", "wk_test_failover").Get(ctx, "after"); err != nil || !ok || string(got) != "2" {
 		t.Fatalf("promoted replica holds %q, %v, %v; want the write made after the failover", got, ok, err)
+	}
+}
+
+func TestStoreWebhookState(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newClient(t, srv, "tw:").Store("shop", "wk_test_a")
+	b := newClient(t, srv, "tw:").Store("shop", "wk_test_a") // another replica
+	ctx := context.Background()
+	if fresh, err := a.Remember(ctx, "id:dlv_1", time.Minute); !fresh || err != nil {
+		t.Fatalf("first Remember: %v %v", fresh, err)
+	}
+	if fresh, err := b.Remember(ctx, "id:dlv_1", time.Minute); fresh || err != nil {
+		t.Fatalf("another replica's Remember of the same key: %v %v, want not new", fresh, err)
+	}
+	if fresh, _ := a.Remember(ctx, "id:short", 50*time.Millisecond); !fresh {
+		t.Fatal("Remember of a new key said it was known")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if fresh, _ := b.Remember(ctx, "id:short", time.Minute); !fresh {
+		t.Error("a key outlived its TTL")
+	}
+	if v, err := b.ReadState(ctx, "carts:x"); v != nil || err != nil {
+		t.Fatalf("ReadState of nothing = %q, %v", v, err)
+	}
+	if err := a.WriteState(ctx, "carts:x", []byte("list"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := b.ReadState(ctx, "carts:x"); string(v) != "list" || err != nil {
+		t.Fatalf("ReadState = %q, %v", v, err)
+	}
+	if ttl := a.c.rdb.PTTL(ctx, a.hooks+"carts:x").Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Errorf("state kept for %s, want the hour given", ttl)
+	}
+	if err := b.WriteState(ctx, "carts:x", nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.ReadState(ctx, "carts:x"); v != nil {
+		t.Errorf("deleted state reads %q", v)
+	}
+	if other, _ := newClient(t, srv, "tw:").Store("other", "wk_test_a").Remember(ctx, "id:dlv_1", time.Minute); !other {
+		t.Error("another store shares the deliveries seen")
+	}
+}
+
+// What a Backend keeps in Redis from its webhooks lasts as long as its
+// memory would: a delivery id a day, a signature until its timestamp
+// goes stale, a cart and a completion the 30 days a cart is shown.
+func TestWebhookStateTTLsMatchTheMemoryBounds(t *testing.T) {
+	srv := redistest.Start(t)
+	fake := whatalotest.NewServer(t, nil)
+	c := newClient(t, srv, "tt:")
+	client, err := whatalo.NewClient(fake.APIKey, whatalo.WithBaseURL(fake.APIURL), whatalo.WithRetryMax(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Store("demo", fake.APIKey)
+	o := adapter.Options{Name: "demo", Region: "DO", WebhookSecret: "whsec_ttl", Index: adapter.IndexOptions{Disabled: true}}
+	o.Shared.Webhooks = st
+	b := adapter.New(client, o)
+	defer b.Close()
+	now := time.Now()
+	for _, d := range []struct{ event, body string }{
+		{"checkout.abandoned", `{"checkout":{"id":"chk_t","customer":{"phone":"+18095551234"}}}`},
+		{"checkout.completed", `{"checkout":{"id":"chk_u","customer":{"phone":"+18095557777"}}}`},
+	} {
+		h := http.Header{}
+		h.Set(whatalo.HeaderWebhookEvent, d.event)
+		h.Set(whatalo.HeaderWebhookID, "dlv_"+d.event)
+		whatalo.SignWebhook(h, "whsec_ttl", []byte(d.body), now)
+		if _, err := b.HandleWebhook(context.Background(), h, []byte(d.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	keys, err := c.rdb.Keys(ctx, st.hooks+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	want := map[string][2]time.Duration{
+		"id:":                 {day - time.Minute, day},
+		"sig:":                {whatalo.WebhookTolerance - time.Minute, whatalo.WebhookTolerance + 10*time.Second},
+		"carts:":              {30*day - time.Minute, 30 * day},
+		"checkout-completed:": {30*day - time.Minute, 30 * day},
+	}
+	seen := map[string]int{}
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, st.hooks)
+		ttl := c.rdb.PTTL(ctx, k).Val()
+		matched := false
+		for prefix, bounds := range want {
+			if strings.HasPrefix(name, prefix) {
+				matched = true
+				seen[prefix]++
+				if ttl < bounds[0] || ttl > bounds[1] {
+					t.Errorf("%s kept for %s, want %s to %s", name, ttl, bounds[0], bounds[1])
+				}
+			}
+		}
+		if !matched {
+			t.Errorf("unexpected key %s", name)
+		}
+		if strings.Contains(k, "whsec_ttl") {
+			t.Errorf("key %s shows the webhook secret", k)
+		}
+	}
+	if seen["id:"] != 2 || seen["sig:"] != 2 || seen["carts:"] != 1 || seen["checkout-completed:"] != 1 {
+		t.Errorf("keys by kind = %v", seen)
 	}
 }

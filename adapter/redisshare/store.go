@@ -19,7 +19,8 @@ import (
 const indexKeep = 24 * time.Hour
 
 // Store is what the replicas serving one store share: its second-level
-// cache, its bus and its phone index lease and snapshot. Each replica
+// cache, its bus, its phone index lease and snapshot, and what its
+// webhooks told (adapter.WebhookStore). Each replica
 // creates its own Store, whose lease token is its own.
 type Store struct {
 	c       *Client
@@ -28,13 +29,15 @@ type Store struct {
 	lease   string
 	meta    string
 	snap    string
+	hooks   string // key prefix of webhook state
 	token   string // this replica's lease token
 }
 
 var (
-	_ cache.Shared       = (*Store)(nil)
-	_ adapter.Bus        = (*Store)(nil)
-	_ adapter.IndexShare = (*Store)(nil)
+	_ cache.Shared         = (*Store)(nil)
+	_ adapter.Bus          = (*Store)(nil)
+	_ adapter.IndexShare   = (*Store)(nil)
+	_ adapter.WebhookStore = (*Store)(nil)
 )
 
 // Store returns the shared state of the store called name and read with
@@ -51,6 +54,7 @@ func (c *Client) Store(name, apiKey string) *Store {
 		lease:   base + "index:lease",
 		meta:    base + "index:meta",
 		snap:    base + "index:snapshot",
+		hooks:   base + "webhooks:",
 		token:   hex.EncodeToString(tok[:]),
 	}
 }
@@ -225,4 +229,52 @@ func (s *Store) getIndex(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// Remember implements adapter.WebhookStore, with SET NX: of two replicas
+// recording one key at once, one is told it is new.
+func (s *Store) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := s.c.begin(OpWebhook); err != nil {
+		return false, err
+	}
+	cctx, cancel := callCtx(ctx, s.c.timeout)
+	defer cancel()
+	fresh, err := s.c.rdb.SetNX(cctx, s.hooks+key, "1", max(ttl, time.Millisecond)).Result()
+	if err = s.c.end(ctx, OpWebhook, err); err != nil {
+		return false, err
+	}
+	return fresh, nil
+}
+
+// ReadState implements adapter.WebhookStore.
+func (s *Store) ReadState(ctx context.Context, key string) ([]byte, error) {
+	if err := s.c.begin(OpWebhook); err != nil {
+		return nil, err
+	}
+	cctx, cancel := callCtx(ctx, s.c.timeout)
+	defer cancel()
+	b, err := s.c.rdb.Get(cctx, s.hooks+key).Bytes()
+	if err = s.c.end(ctx, OpWebhook, err); err != nil {
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// WriteState implements adapter.WebhookStore.
+func (s *Store) WriteState(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := s.c.begin(OpWebhook); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, s.c.timeout)
+	defer cancel()
+	var err error
+	if value == nil {
+		err = s.c.rdb.Del(cctx, s.hooks+key).Err()
+	} else {
+		err = s.c.rdb.Set(cctx, s.hooks+key, value, max(ttl, time.Millisecond)).Err()
+	}
+	return s.c.end(ctx, OpWebhook, err)
 }

@@ -113,7 +113,8 @@ func (sh *sharing) shareImport(sc config.Store, lim *whatalo.Limiter) {
 }
 
 // shareBackend connects a store's Backend to the other replicas: the
-// second-level cache, the webhook bus and the phone index lease.
+// second-level cache, the webhook bus, the phone index lease and the
+// webhook state (deliveries seen, carts), which outlives the process.
 func (sh *sharing) shareBackend(o *adapter.Options, sc config.Store) {
 	if sh == nil {
 		return
@@ -122,6 +123,7 @@ func (sh *sharing) shareBackend(o *adapter.Options, sc config.Store) {
 	o.Cache.Shared = st
 	o.Shared.Bus = st
 	o.Shared.Index = st
+	o.Shared.Webhooks = st
 }
 
 // watch records a store's Backend for metrics.
