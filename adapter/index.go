@@ -534,6 +534,13 @@ func (ix *phoneIndex) syncState() (built bool, region string, watermark time.Tim
 	return ix.built, ix.region, ix.watermark
 }
 
+// size is how many customers the index holds.
+func (ix *phoneIndex) size() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.data.customers)
+}
+
 // knownRegion is the region the last build read phones in, or "".
 func (ix *phoneIndex) knownRegion() string {
 	ix.mu.RLock()
@@ -821,14 +828,16 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 		return err
 	}
 	b.index.beginBuild()
-	d := newIndexData(0)
+	// Sized as the index in place: a rebuild mostly finds the same
+	// customers, and the maps then never grow (copying) while it runs.
+	d := newIndexData(b.index.size())
 	var watermark time.Time
 	for c, lerr := range b.customersNewestFirst(ctx) {
 		if lerr != nil {
 			err = lerr
 			break
 		}
-		d.put(b.index.reuse(compact(&c), region))
+		d.put(b.index.reuse(compact(c), region))
 		watermark = later(watermark, c.UpdatedAt)
 		if len(d.customers) > maxIndexCustomers {
 			err = fmt.Errorf("%w (more than %d)", errIndexTooLarge, maxIndexCustomers)
@@ -918,7 +927,21 @@ func (ix *phoneIndex) diff(d *indexData) []cacheChange {
 
 // changesBetween lists what replacing the index data old by d changes.
 func changesBetween(old, d *indexData) []cacheChange {
-	var changes []cacheChange
+	// Counted first, so the slice is made once at its size: on a first
+	// build it holds every customer, and growing it by appending would copy
+	// it over and over at the moment the build's memory peaks.
+	n := 0
+	for id, e := range d.customers {
+		if _, ok := changeOf(old.customers[id], e); ok {
+			n++
+		}
+	}
+	for id := range old.customers {
+		if d.customers[id] == nil {
+			n++
+		}
+	}
+	changes := make([]cacheChange, 0, n)
 	for id, e := range d.customers {
 		if ch, ok := changeOf(old.customers[id], e); ok {
 			changes = append(changes, ch)
@@ -946,7 +969,7 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 		if c.UpdatedAt.Before(cutoff) {
 			break
 		}
-		es = append(es, newIndexed(c, region))
+		es = append(es, compact(c).withKeys(region))
 		seen = later(seen, c.UpdatedAt)
 		if len(es) > maxIndexCustomers {
 			return fmt.Errorf("refresh phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
@@ -958,14 +981,16 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 }
 
 // customersNewestFirst walks the store's customers by updated_at, newest
-// first, as background work (backgroundWait).
-func (b *Backend) customersNewestFirst(ctx context.Context) iter.Seq2[whatalo.Customer, error] {
+// first, as background work (backgroundWait). Pages are decoded one
+// customer at a time and the *Customer is reused: the index keeps only its
+// compact entries, never a page.
+func (b *Backend) customersNewestFirst(ctx context.Context) iter.Seq2[*whatalo.Customer, error] {
 	opts := &whatalo.CustomerListOptions{
 		Sort:    whatalo.CustomerSortUpdatedAt,
 		Order:   whatalo.SortDesc,
 		PerPage: b.opts.Index.PageSize,
 	}
-	return b.client.Customers.All(ctx, opts, whatalo.WaitOutRateLimits(backgroundWait()))
+	return b.client.Customers.Stream(ctx, opts, whatalo.WaitOutRateLimits(backgroundWait()))
 }
 
 // backgroundWait is how the index sync and the order feed meet the rate
