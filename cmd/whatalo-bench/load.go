@@ -15,9 +15,13 @@ type loadSpec struct {
 	targeter vegeta.Targeter
 	// rate is requests per second for an open-loop run; 0 is a closed loop
 	// of workers connections, each sending as soon as its answer arrives.
-	rate     int
-	workers  int
-	duration time.Duration
+	rate    int
+	workers int
+	// maxWorkers, if not 0, bounds an open-loop run's requests in flight
+	// (default 4096): past it the rate falls instead of connections piling
+	// up.
+	maxWorkers int
+	duration   time.Duration
 	// maxHits bounds the count whatever the duration; 0 derives it from
 	// the rate (open loop) or allows a generous ceiling (closed loop).
 	maxHits uint64
@@ -79,7 +83,11 @@ func attack(ctx context.Context, spec loadSpec) loadResult {
 	var pacer vegeta.Pacer
 	if spec.rate > 0 {
 		pacer = vegeta.Rate{Freq: spec.rate, Per: time.Second}
-		opts = append(opts, vegeta.Workers(uint64(max(10, spec.workers))), vegeta.MaxWorkers(4096), vegeta.Connections(4096))
+		mw := 4096
+		if spec.maxWorkers > 0 {
+			mw = spec.maxWorkers
+		}
+		opts = append(opts, vegeta.Workers(uint64(min(mw, max(10, spec.workers)))), vegeta.MaxWorkers(uint64(mw)), vegeta.Connections(mw))
 	} else {
 		pacer = vegeta.Rate{Freq: 0, Per: time.Second} // as fast as the workers go
 		w := uint64(max(1, spec.workers))

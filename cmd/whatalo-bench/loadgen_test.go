@@ -276,6 +276,12 @@ func TestParseArgsStoresAndGenerator(t *testing.T) {
 	if !slices.Equal(o.stores, []int{200, 1000}) || o.generator != genAuto {
 		t.Errorf("defaults: stores %v, generator %q", o.stores, o.generator)
 	}
+	if o, err := parseArgs([]string{"whatalo-bench", "--quick"}, io.Discard); err != nil || !slices.Equal(o.stores, []int{1000}) {
+		t.Errorf("--quick: stores %v, %v; want 1,000 alone", o.stores, err)
+	}
+	if o, err := parseArgs([]string{"whatalo-bench", "--quick", "--stores", "200"}, io.Discard); err != nil || !slices.Equal(o.stores, []int{200}) {
+		t.Errorf("--quick --stores 200: stores %v, %v", o.stores, err)
+	}
 	o, err = parseArgs([]string{"whatalo-bench", "--stores", "0", "--generator", "vegeta"}, io.Discard)
 	if err != nil || len(o.stores) != 0 || o.generator != genVegeta {
 		t.Errorf("--stores 0 --generator vegeta: %v, %v, %v", o.stores, o.generator, err)

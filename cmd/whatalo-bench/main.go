@@ -59,7 +59,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop and fixed-rate run, per target")
 	fs.DurationVar(&o.zipfDuration, "zipf-duration", 10*time.Minute, "length of the cached Zipf run")
 	fs.DurationVar(&o.naiveDuration, "naive-duration", 2*time.Minute, "length of the naive Zipf run (0: as --zipf-duration)")
-	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k")
+	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k, --stores 1000")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to `FILE`")
 	fs.IntVar(&o.customers, "customers", 5000, "generated customers for scenarios 1-4")
 	fs.IntVar(&o.bigCustomers, "big-customers", 100000, "generated customers for the memory scenario")
@@ -106,6 +106,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		}
 		if !set["replica-phones"] {
 			o.replicaPhones = 100
+		}
+		if !set["stores"] {
+			*stores = strconv.Itoa(targetStoresAtCount)
 		}
 	}
 	if o.bigLatency < 0 {
