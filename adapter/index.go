@@ -580,22 +580,35 @@ func later(a, b time.Time) time.Time {
 }
 
 // cacheChange is what an index update makes stale in the cache: the phone
-// and email lookups of the old and new keys, and the customer itself.
+// and email lookups of the old and new entries' keys, and the customer
+// itself. It points at the entries (never modified) rather than copying
+// their keys: a first build makes one change per customer, all held at
+// the moment the build's memory peaks.
 type cacheChange struct {
-	id                 string
-	e                  *indexedCustomer // nil: removed
-	oldPhone, newPhone string
-	oldEmail, newEmail string
+	id  string
+	old *indexedCustomer // nil: new to the index
+	e   *indexedCustomer // nil: removed
+}
+
+// keys returns the phone and email keys the change makes stale, "" for
+// none: the old entry's, then the new one's.
+func (ch cacheChange) keys() (phones, emails [2]string) {
+	if ch.old != nil {
+		phones[0], emails[0] = ch.old.phoneKey, ch.old.emailKey
+	}
+	if ch.e != nil {
+		phones[1], emails[1] = ch.e.phoneKey, ch.e.emailKey
+	}
+	return phones, emails
 }
 
 // changeOf describes replacing old by e, or reports that nothing a lookup
 // shows changed.
 func changeOf(old, e *indexedCustomer) (cacheChange, bool) {
-	ch := cacheChange{id: e.id, e: e, newPhone: e.phoneKey, newEmail: e.emailKey}
+	ch := cacheChange{id: e.id, old: old, e: e}
 	if old == nil {
 		return ch, true
 	}
-	ch.oldPhone, ch.oldEmail = old.phoneKey, old.emailKey
 	return ch, old.updated != e.updated || old.phoneKey != e.phoneKey || old.emailKey != e.emailKey
 }
 
@@ -624,12 +637,13 @@ func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
 		del, set = b.cache.DeleteLocal, b.cache.SetLocal
 	}
 	for _, ch := range changes {
-		for _, k := range []string{ch.oldPhone, ch.newPhone} {
+		phones, emails := ch.keys()
+		for _, k := range phones {
 			if k != "" {
 				del(cache.KindPhone, k)
 			}
 		}
-		for _, k := range []string{ch.oldEmail, ch.newEmail} {
+		for _, k := range emails {
 			if k != "" {
 				del(cache.KindEmail, k)
 			}
@@ -949,7 +963,7 @@ func changesBetween(old, d *indexData) []cacheChange {
 	}
 	for id, was := range old.customers {
 		if d.customers[id] == nil {
-			changes = append(changes, cacheChange{id: id, oldPhone: was.phoneKey, oldEmail: was.emailKey})
+			changes = append(changes, cacheChange{id: id, old: was})
 		}
 	}
 	return changes
