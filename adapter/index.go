@@ -534,6 +534,13 @@ func (ix *phoneIndex) syncState() (built bool, region string, watermark time.Tim
 	return ix.built, ix.region, ix.watermark
 }
 
+// size is how many customers the index holds.
+func (ix *phoneIndex) size() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.data.customers)
+}
+
 // knownRegion is the region the last build read phones in, or "".
 func (ix *phoneIndex) knownRegion() string {
 	ix.mu.RLock()
@@ -573,22 +580,35 @@ func later(a, b time.Time) time.Time {
 }
 
 // cacheChange is what an index update makes stale in the cache: the phone
-// and email lookups of the old and new keys, and the customer itself.
+// and email lookups of the old and new entries' keys, and the customer
+// itself. It points at the entries (never modified) rather than copying
+// their keys: a first build makes one change per customer, all held at
+// the moment the build's memory peaks.
 type cacheChange struct {
-	id                 string
-	e                  *indexedCustomer // nil: removed
-	oldPhone, newPhone string
-	oldEmail, newEmail string
+	id  string
+	old *indexedCustomer // nil: new to the index
+	e   *indexedCustomer // nil: removed
+}
+
+// keys returns the phone and email keys the change makes stale, "" for
+// none: the old entry's, then the new one's.
+func (ch cacheChange) keys() (phones, emails [2]string) {
+	if ch.old != nil {
+		phones[0], emails[0] = ch.old.phoneKey, ch.old.emailKey
+	}
+	if ch.e != nil {
+		phones[1], emails[1] = ch.e.phoneKey, ch.e.emailKey
+	}
+	return phones, emails
 }
 
 // changeOf describes replacing old by e, or reports that nothing a lookup
 // shows changed.
 func changeOf(old, e *indexedCustomer) (cacheChange, bool) {
-	ch := cacheChange{id: e.id, e: e, newPhone: e.phoneKey, newEmail: e.emailKey}
+	ch := cacheChange{id: e.id, old: old, e: e}
 	if old == nil {
 		return ch, true
 	}
-	ch.oldPhone, ch.oldEmail = old.phoneKey, old.emailKey
 	return ch, old.updated != e.updated || old.phoneKey != e.phoneKey || old.emailKey != e.emailKey
 }
 
@@ -617,12 +637,13 @@ func (b *Backend) applyChanges(changes []cacheChange, force, shared bool) {
 		del, set = b.cache.DeleteLocal, b.cache.SetLocal
 	}
 	for _, ch := range changes {
-		for _, k := range []string{ch.oldPhone, ch.newPhone} {
+		phones, emails := ch.keys()
+		for _, k := range phones {
 			if k != "" {
 				del(cache.KindPhone, k)
 			}
 		}
-		for _, k := range []string{ch.oldEmail, ch.newEmail} {
+		for _, k := range emails {
 			if k != "" {
 				del(cache.KindEmail, k)
 			}
@@ -829,14 +850,16 @@ func (b *Backend) buildIndex(ctx context.Context) error {
 		return err
 	}
 	b.index.beginBuild()
-	d := newIndexData(0)
+	// Sized as the index in place: a rebuild mostly finds the same
+	// customers, and the maps then never grow (copying) while it runs.
+	d := newIndexData(b.index.size())
 	var watermark time.Time
 	for c, lerr := range b.customersNewestFirst(ctx) {
 		if lerr != nil {
 			err = lerr
 			break
 		}
-		d.put(b.index.reuse(compact(&c), region))
+		d.put(b.index.reuse(compact(c), region))
 		watermark = later(watermark, c.UpdatedAt)
 		if len(d.customers) > maxIndexCustomers {
 			err = fmt.Errorf("%w (more than %d)", errIndexTooLarge, maxIndexCustomers)
@@ -926,7 +949,21 @@ func (ix *phoneIndex) diff(d *indexData) []cacheChange {
 
 // changesBetween lists what replacing the index data old by d changes.
 func changesBetween(old, d *indexData) []cacheChange {
-	var changes []cacheChange
+	// Counted first, so the slice is made once at its size: on a first
+	// build it holds every customer, and growing it by appending would copy
+	// it over and over at the moment the build's memory peaks.
+	n := 0
+	for id, e := range d.customers {
+		if _, ok := changeOf(old.customers[id], e); ok {
+			n++
+		}
+	}
+	for id := range old.customers {
+		if d.customers[id] == nil {
+			n++
+		}
+	}
+	changes := make([]cacheChange, 0, n)
 	for id, e := range d.customers {
 		if ch, ok := changeOf(old.customers[id], e); ok {
 			changes = append(changes, ch)
@@ -934,7 +971,7 @@ func changesBetween(old, d *indexData) []cacheChange {
 	}
 	for id, was := range old.customers {
 		if d.customers[id] == nil {
-			changes = append(changes, cacheChange{id: id, oldPhone: was.phoneKey, oldEmail: was.emailKey})
+			changes = append(changes, cacheChange{id: id, old: was})
 		}
 	}
 	return changes
@@ -954,7 +991,7 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 		if c.UpdatedAt.Before(cutoff) {
 			break
 		}
-		es = append(es, newIndexed(c, region))
+		es = append(es, compact(c).withKeys(region))
 		seen = later(seen, c.UpdatedAt)
 		if len(es) > maxIndexCustomers {
 			return fmt.Errorf("refresh phone index: %w (more than %d)", errIndexTooLarge, maxIndexCustomers)
@@ -966,14 +1003,16 @@ func (b *Backend) refreshIndex(ctx context.Context) error {
 }
 
 // customersNewestFirst walks the store's customers by updated_at, newest
-// first, as background work (backgroundWait).
-func (b *Backend) customersNewestFirst(ctx context.Context) iter.Seq2[whatalo.Customer, error] {
+// first, as background work (backgroundWait). Pages are decoded one
+// customer at a time and the *Customer is reused: the index keeps only its
+// compact entries, never a page.
+func (b *Backend) customersNewestFirst(ctx context.Context) iter.Seq2[*whatalo.Customer, error] {
 	opts := &whatalo.CustomerListOptions{
 		Sort:    whatalo.CustomerSortUpdatedAt,
 		Order:   whatalo.SortDesc,
 		PerPage: b.opts.Index.PageSize,
 	}
-	return b.client.Customers.All(ctx, opts, whatalo.WaitOutRateLimits(backgroundWait()))
+	return b.client.Customers.Stream(ctx, opts, whatalo.WaitOutRateLimits(backgroundWait()))
 }
 
 // backgroundWait is how the index sync and the order feed meet the rate

@@ -391,7 +391,7 @@ func (b *Backend) orderChanged(id, orderID string, fetch bool) {
 	b.forgetOrders(id)
 	if known, ok := b.knownCustomer(id); ok {
 		e := newIndexed(known, b.regionNow())
-		b.applyCacheChanges([]cacheChange{{id: id, oldPhone: e.phoneKey, oldEmail: e.emailKey}}, false)
+		b.applyCacheChanges([]cacheChange{{id: id, old: e}}, false)
 		// A first order: without an order id the panel would not look for
 		// orders until the refreshed totals arrive.
 		if known.OrdersCount == 0 && known.LastOrderID == "" && orderID != "" && b.index.get(id) != nil {
@@ -433,7 +433,7 @@ func (b *Backend) removeCustomer(id string) {
 		b.cache.Delete(cache.KindCustomer, id)
 		return
 	}
-	b.applyCacheChanges([]cacheChange{{id: id, oldPhone: old.phoneKey, oldEmail: old.emailKey}}, false)
+	b.applyCacheChanges([]cacheChange{{id: id, old: old}}, false)
 }
 
 // cachedCustomer is the customer cached under id, or nil.

@@ -84,6 +84,15 @@ func (s *CustomersService) All(ctx context.Context, opts *CustomerListOptions, w
 	return items(s.Pages(ctx, opts, walk...))
 }
 
+// Stream walks the list as All does, but decodes each page one customer at
+// a time, so that a walk over a large store never holds a page whole. The
+// *Customer is reused from one customer to the next: copy what you keep. A
+// failed page ends the walk with its error, possibly after some of its
+// customers were yielded.
+func (s *CustomersService) Stream(ctx context.Context, opts *CustomerListOptions, walk ...WalkOption) iter.Seq2[*Customer, error] {
+	return stream[Customer](ctx, s.client, "GET /customers", "/customers", opts, (*CustomerListOptions).values, walk)
+}
+
 func (o *CustomerListOptions) pageFields() (page, perPage *int) { return &o.Page, &o.PerPage }
 
 // Get returns one customer.

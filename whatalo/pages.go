@@ -52,43 +52,66 @@ type pager[O any] interface {
 // next), when the consumer stops, after MaxPages, or after a failed page,
 // which is yielded with its Number and the error, prefixed with the page.
 func pages[T, O any, PO pager[O]](ctx context.Context, opts PO, list func(context.Context, PO) ([]T, *Response, error), walkOpts []WalkOption) iter.Seq2[*Page[T], error] {
+	return func(yield func(*Page[T], error) bool) {
+		var pg *Page[T]
+		get := func(ctx context.Context, o PO, n int) (int, *Response, error) {
+			pg = &Page[T]{Number: n}
+			var err error
+			pg.Items, pg.Response, err = list(ctx, o)
+			return len(pg.Items), pg.Response, err
+		}
+		walkPages(ctx, opts, walkOpts, get, func(err error) bool {
+			if err != nil {
+				pg.Items = nil
+			}
+			return yield(pg, err)
+		})
+	}
+}
+
+// walkPages is the walk pages and streams make: it calls get for each page
+// with a copy of opts set to that page, and done after it, with the error,
+// prefixed with the page, of a failed one, which ends the walk. The walk
+// also ends when done returns false, after the last page (no items, or a
+// pagination that names no next) and after MaxPages.
+func walkPages[O any, PO pager[O]](ctx context.Context, opts PO, walkOpts []WalkOption,
+	get func(ctx context.Context, o PO, page int) (items int, resp *Response, err error), done func(err error) bool) {
 	var w walk
 	for _, o := range walkOpts {
 		o(&w)
 	}
-	return func(yield func(*Page[T], error) bool) {
-		o := PO(new(O))
-		if opts != nil {
-			*o = *opts
+	o := PO(new(O))
+	if opts != nil {
+		*o = *opts
+	}
+	page, perPage := o.pageFields()
+	if *perPage == 0 {
+		*perPage = maxPerPage
+	}
+	n := max(1, *page)
+	for walked := 1; ; walked++ {
+		*page = n
+		var items int
+		var resp *Response
+		fetch := func(ctx context.Context) (err error) {
+			items, resp, err = get(ctx, o, n)
+			return err
 		}
-		page, perPage := o.pageFields()
-		if *perPage == 0 {
-			*perPage = maxPerPage
+		var err error
+		if w.wait != nil {
+			err = w.wait.Do(ctx, fetch)
+		} else {
+			err = fetch(ctx)
 		}
-		n := max(1, *page)
-		for walked := 1; ; walked++ {
-			*page = n
-			pg := &Page[T]{Number: n}
-			fetch := func(ctx context.Context) (err error) {
-				pg.Items, pg.Response, err = list(ctx, o)
-				return err
-			}
-			var err error
-			if w.wait != nil {
-				err = w.wait.Do(ctx, fetch)
-			} else {
-				err = fetch(ctx)
-			}
-			if err != nil {
-				pg.Items = nil
-				yield(pg, fmt.Errorf("page %d: %w", n, err))
-				return
-			}
-			if !yield(pg, nil) || !pg.More() || (w.maxPages > 0 && walked >= w.maxPages) {
-				return
-			}
-			n = pg.Response.NextPage()
+		if err != nil {
+			done(fmt.Errorf("page %d: %w", n, err))
+			return
 		}
+		last := items == 0 || resp.NextPage() <= n
+		if !done(nil) || last || (w.maxPages > 0 && walked >= w.maxPages) {
+			return
+		}
+		n = resp.NextPage()
 	}
 }
 

@@ -340,6 +340,28 @@ func callFrom(ctx context.Context) *call {
 // do sends one API call. route names it for errors, logs and metrics; path is
 // already escaped. When out is non-nil the envelope's data is decoded into it.
 func (c *Client) do(ctx context.Context, route, path string, q url.Values, in, out any) (*Response, error) {
+	hr, resp, err := c.send(ctx, route, path, q, in)
+	if err != nil {
+		return resp, err
+	}
+	defer hr.Body.Close()
+	if out == nil {
+		return resp, nil
+	}
+	data, err := c.readBody(hr)
+	if err != nil {
+		return resp, fmt.Errorf("whatalo: %s: read response: %w", route, err)
+	}
+	if err := decodeEnvelope(hr.Header.Get("Content-Type"), data, out, &resp.Pagination); err != nil {
+		return resp, fmt.Errorf("whatalo: %s: decode response: %w", route, err)
+	}
+	return resp, nil
+}
+
+// send makes one API call and hands back a successful answer with its body
+// unread, for the caller to decode and close; a non-2xx answer is read and
+// closed here and returned as an *Error.
+func (c *Client) send(ctx context.Context, route, path string, q url.Values, in any) (*http.Response, *Response, error) {
 	method, _, _ := strings.Cut(route, " ")
 	u := c.baseURL + path
 	if len(q) > 0 {
@@ -349,14 +371,14 @@ func (c *Client) do(ctx context.Context, route, path string, q url.Values, in, o
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return nil, fmt.Errorf("whatalo: %s: encode body: %w", route, err)
+			return nil, nil, fmt.Errorf("whatalo: %s: encode body: %w", route, err)
 		}
 		body = b
 	}
 	ctx = context.WithValue(ctx, callKey{}, &call{route: route, method: method})
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("whatalo: %s: build request: %w", route, err)
+		return nil, nil, fmt.Errorf("whatalo: %s: build request: %w", route, err)
 	}
 	req.Header.Set("X-API-Key", c.apiKey)
 	req.Header.Set("User-Agent", c.userAgent)
@@ -372,28 +394,17 @@ func (c *Client) do(ctx context.Context, route, path string, q url.Values, in, o
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("whatalo: %s: %w", route, err)
+		return nil, nil, fmt.Errorf("whatalo: %s: %w", route, err)
 	}
 	if hr == nil {
-		return nil, fmt.Errorf("whatalo: %s: no response", route)
+		return nil, nil, fmt.Errorf("whatalo: %s: no response", route)
 	}
-	defer hr.Body.Close()
 	resp := newResponse(hr)
-
 	if hr.StatusCode < 200 || hr.StatusCode > 299 {
-		return resp, c.errorFrom(route, hr)
+		defer hr.Body.Close()
+		return nil, resp, c.errorFrom(route, hr)
 	}
-	if out == nil {
-		return resp, nil
-	}
-	data, err := c.readBody(hr)
-	if err != nil {
-		return resp, fmt.Errorf("whatalo: %s: read response: %w", route, err)
-	}
-	if err := decodeEnvelope(hr.Header.Get("Content-Type"), data, out, &resp.Pagination); err != nil {
-		return resp, fmt.Errorf("whatalo: %s: decode response: %w", route, err)
-	}
-	return resp, nil
+	return hr, resp, nil
 }
 
 func (c *Client) readBody(hr *http.Response) ([]byte, error) {

@@ -49,6 +49,8 @@ type bench struct {
 	// lookPath finds a program on PATH (exec.LookPath): redis-server,
 	// which the bench runs but does not build.
 	lookPath func(file string) (string, error)
+	// gen runs the closed-loop and fixed-rate rounds.
+	gen *generator
 
 	mu    sync.Mutex
 	procs []*proc
@@ -71,6 +73,14 @@ func newBench(ctx context.Context, o options, log io.Writer) (*bench, error) {
 		return nil, fmt.Errorf("find own binary for the bare handler: %w", err)
 	}
 	b.selfBin = self
+	if b.gen, err = pickGenerator(o.generator, b.lookPath, self, b.dir); err != nil {
+		b.close()
+		return nil, err
+	}
+	b.logf("load generator of the closed-loop rounds: %s", b.gen.name)
+	if b.gen.caveat != "" {
+		b.logf("%s", b.gen.caveat)
+	}
 	b.logf("building whatalo-fake and whatalo-wazion in %s", b.dir)
 	if b.fakeBin, b.svcBin, err = buildBinaries(ctx, b.dir); err != nil {
 		b.close()

@@ -15,9 +15,13 @@ type loadSpec struct {
 	targeter vegeta.Targeter
 	// rate is requests per second for an open-loop run; 0 is a closed loop
 	// of workers connections, each sending as soon as its answer arrives.
-	rate     int
-	workers  int
-	duration time.Duration
+	rate    int
+	workers int
+	// maxWorkers, if not 0, bounds an open-loop run's requests in flight
+	// (default 4096): past it the rate falls instead of connections piling
+	// up.
+	maxWorkers int
+	duration   time.Duration
 	// maxHits bounds the count whatever the duration; 0 derives it from
 	// the rate (open loop) or allows a generous ceiling (closed loop).
 	maxHits uint64
@@ -47,14 +51,6 @@ func (r loadResult) successRatio() float64 {
 		return 0
 	}
 	return float64(r.ok) / float64(r.metrics.Requests)
-}
-
-// cpuPerRequest is the target's CPU time per answered request.
-func (r loadResult) cpuPerRequest() time.Duration {
-	if r.metrics.Requests == 0 || r.cpu == 0 {
-		return 0
-	}
-	return r.cpu / time.Duration(r.metrics.Requests)
 }
 
 // closedLoopHitCap bounds a closed-loop run's count: far above what this
@@ -87,7 +83,11 @@ func attack(ctx context.Context, spec loadSpec) loadResult {
 	var pacer vegeta.Pacer
 	if spec.rate > 0 {
 		pacer = vegeta.Rate{Freq: spec.rate, Per: time.Second}
-		opts = append(opts, vegeta.Workers(uint64(max(10, spec.workers))), vegeta.MaxWorkers(4096), vegeta.Connections(4096))
+		mw := 4096
+		if spec.maxWorkers > 0 {
+			mw = spec.maxWorkers
+		}
+		opts = append(opts, vegeta.Workers(uint64(min(mw, max(10, spec.workers)))), vegeta.MaxWorkers(uint64(mw)), vegeta.Connections(mw))
 	} else {
 		pacer = vegeta.Rate{Freq: 0, Per: time.Second} // as fast as the workers go
 		w := uint64(max(1, spec.workers))
@@ -162,13 +162,25 @@ func attack(ctx context.Context, spec loadSpec) loadResult {
 
 // rounds pools several runs against one target that alternated with runs
 // against another, so that both see the same machine: other work on a
-// shared machine comes and goes within seconds.
+// shared machine comes and goes within seconds. In-process vegeta runs
+// pool their results in metrics; out-of-process rounds (wrk, the vegeta
+// subprocess) their summaries, through add.
 type rounds struct {
 	metrics vegeta.Metrics
 	active  time.Duration // the runs' own time, excluding the other target's
 	ok      int
 	cpu     time.Duration
+
+	n                    int // out-of-process rounds pooled
+	sent                 int // their answers
+	wrongBody, badStatus int
+	transport            int
+	p50sum, p99sum       time.Duration // per-round percentiles weighted by answers
+	maxLat               time.Duration
 }
+
+// requests is the answers of the pooled runs.
+func (r *rounds) requests() int { return int(r.metrics.Requests) + r.sent }
 
 // throughput is successful requests per second of the pooled runs.
 func (r *rounds) throughput() float64 {
@@ -179,15 +191,53 @@ func (r *rounds) throughput() float64 {
 }
 
 func (r *rounds) successRatio() float64 {
-	if r.metrics.Requests == 0 {
+	if r.requests() == 0 {
 		return 0
 	}
-	return float64(r.ok) / float64(r.metrics.Requests)
+	return float64(r.ok) / float64(r.requests())
 }
 
+// cpuPerRequest is the target's CPU time over the rounds divided by the
+// answers it gave in them.
 func (r *rounds) cpuPerRequest() time.Duration {
-	if r.metrics.Requests == 0 || r.cpu == 0 {
+	if r.requests() == 0 || r.cpu == 0 {
 		return 0
 	}
-	return r.cpu / time.Duration(r.metrics.Requests)
+	return r.cpu / time.Duration(r.requests())
+}
+
+// p50 and p99 are the pooled runs' percentiles; for out-of-process
+// rounds, whose histograms stay in the generator, the mean of the rounds'
+// own, weighted by their answers.
+func (r *rounds) p50() time.Duration {
+	if r.sent > 0 {
+		return r.p50sum / time.Duration(r.sent)
+	}
+	return r.metrics.Latencies.P50
+}
+
+func (r *rounds) p99() time.Duration {
+	if r.sent > 0 {
+		return r.p99sum / time.Duration(r.sent)
+	}
+	return r.metrics.Latencies.P99
+}
+
+func (r *rounds) maxLatency() time.Duration {
+	if r.sent > 0 {
+		return r.maxLat
+	}
+	return r.metrics.Latencies.Max
+}
+
+// cpuRatio is y's CPU per request over x's: how much of x's cost per
+// answer y's is (bare / service ≥ 0.8 means the service spends at most a
+// quarter more than the bare handler per answer); 0 when either is
+// unknown.
+func cpuRatio(x, y *rounds) float64 {
+	cx, cy := x.cpuPerRequest(), y.cpuPerRequest()
+	if cx <= 0 || cy <= 0 {
+		return 0
+	}
+	return float64(cy) / float64(cx)
 }

@@ -43,6 +43,8 @@ type options struct {
 	replicaPhones int           // distinct phones sent to each replica in scenario 6
 	randSeed      int64
 	scenarios     map[int]bool
+	generator     string // genAuto, genWrk or genVegeta
+	stores        []int  // store counts of the many-stores runs; none: skipped
 	keep          bool   // keep the work directory (logs, configs)
 	workDir       string // "" = a new temporary directory
 }
@@ -57,7 +59,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop and fixed-rate run, per target")
 	fs.DurationVar(&o.zipfDuration, "zipf-duration", 10*time.Minute, "length of the cached Zipf run")
 	fs.DurationVar(&o.naiveDuration, "naive-duration", 2*time.Minute, "length of the naive Zipf run (0: as --zipf-duration)")
-	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k")
+	fs.BoolVar(&o.quick, "quick", false, "short CI-like run: --duration 2s, --zipf-duration 6s, fewer searches and replica phones, no fake latency while indexing 100k, --stores 1000")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to `FILE`")
 	fs.IntVar(&o.customers, "customers", 5000, "generated customers for scenarios 1-4")
 	fs.IntVar(&o.bigCustomers, "big-customers", 100000, "generated customers for the memory scenario")
@@ -71,6 +73,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.replicaPhones, "replica-phones", 300, "distinct phones sent to each replica in the several-replicas scenario")
 	fs.Int64Var(&o.randSeed, "rand-seed", 1, "seed of the generated stores and of the workloads")
 	only := fs.String("only", "1,2,3,4,5,6", "scenarios to run, comma-separated")
+	fs.StringVar(&o.generator, "generator", genAuto, "load generator of the closed-loop rounds: auto (wrk when installed, else vegeta), wrk or vegeta")
+	stores := fs.String("stores", "200,1000", "store counts of the many-stores runs of scenario 5, comma-separated (\"0\": none)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (binaries, configs, logs)")
 	fs.StringVar(&o.workDir, "work-dir", "", "work directory (default: a new temporary directory)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +107,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		if !set["replica-phones"] {
 			o.replicaPhones = 100
 		}
+		if !set["stores"] {
+			*stores = strconv.Itoa(targetStoresAtCount)
+		}
 	}
 	if o.bigLatency < 0 {
 		o.bigLatency = o.latency
@@ -114,7 +121,18 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		}
 		o.scenarios[n] = true
 	}
+	for _, s := range strings.Split(*stores, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 || n > maxStores {
+			return o, fmt.Errorf("--stores %q: want store counts from 1 to %d, or 0", *stores, maxStores)
+		}
+		if n > 0 {
+			o.stores = append(o.stores, n)
+		}
+	}
 	switch {
+	case o.generator != genAuto && o.generator != genWrk && o.generator != genVegeta:
+		return o, fmt.Errorf("--generator %q: want auto, wrk or vegeta", o.generator)
 	case o.duration <= 0 || o.duration > 10*time.Minute:
 		return o, fmt.Errorf("--duration %s: want > 0 and <= 10m", o.duration)
 	case o.zipfDuration <= 0 || o.zipfDuration > 30*time.Minute:
@@ -147,6 +165,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 1 && args[1] == bareCommand {
 		return runBare(ctx, args[2:], stderr)
+	}
+	if len(args) > 1 && args[1] == loadCommand {
+		return runLoad(ctx, args[2:], stdout, stderr)
 	}
 	o, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -98,16 +98,20 @@ func (b *bench) replicaThroughput(ctx context.Context, rep *report, fake *fakePr
 	if err != nil {
 		return fmt.Errorf("service with Redis: %w", err)
 	}
-	if _, _, err := cachedAnswer(ctx, singleURL); err != nil {
+	singleBody, _, err := cachedAnswer(ctx, singleURL)
+	if err != nil {
 		return fmt.Errorf("service without Redis: %w", err)
 	}
 
-	withRedis := closedTarget{"service-redis", sharedURL, shared.pid()}
-	withoutRedis := closedTarget{"service-single", singleURL, single.pid()}
+	withRedis := closedTarget{"service-redis", sharedURL, shared.pid(), body}
+	withoutRedis := closedTarget{"service-single", singleURL, single.pid(), singleBody}
 	b.warmBoth(ctx, "scenario 6", withRedis, withoutRedis)
 	sBefore, e1 := shared.metrics(ctx)
 	lBefore, e2 := single.metrics(ctx)
-	sr, lr := b.alternate(ctx, "scenario 6: service with and without Redis", withRedis, withoutRedis)
+	sr, lr, err := b.alternate(ctx, "scenario 6: service with and without Redis", withRedis, withoutRedis)
+	if err != nil {
+		return err
+	}
 	sAfter, e3 := shared.metrics(ctx)
 	lAfter, e4 := single.metrics(ctx)
 	if err := ctx.Err(); err != nil {
@@ -120,18 +124,18 @@ func (b *bench) replicaThroughput(ctx context.Context, rep *report, fake *fakePr
 		fmtRate(sr.throughput()),
 		fmt.Sprintf("without Redis %s; ratio %s", fmtRate(lr.throughput()), fmtPct(ratio)), "", noTarget})
 	rep.add(row{"6", what, "p50 / p99 latency",
-		fmtMs(sr.metrics.Latencies.P50) + " / " + fmtMs(sr.metrics.Latencies.P99),
-		"without Redis " + fmtMs(lr.metrics.Latencies.P50) + " / " + fmtMs(lr.metrics.Latencies.P99), "", noTarget})
+		fmtMs(sr.p50()) + " / " + fmtMs(sr.p99()),
+		"without Redis " + fmtMs(lr.p50()) + " / " + fmtMs(lr.p99()), "", noTarget})
 	rep.add(row{"6", what, "server CPU per request",
 		fmtMicros(sr.cpuPerRequest()), "without Redis " + fmtMicros(lr.cpuPerRequest()), "", noTarget})
 	rep.add(row{"6", what, "requests, HTTP 200",
-		fmt.Sprintf("%s, %s", thousands(int64(sr.metrics.Requests)), fmtPct(sr.successRatio())),
-		fmt.Sprintf("without Redis %s, %s", thousands(int64(lr.metrics.Requests)), fmtPct(lr.successRatio())), "", noTarget})
+		fmt.Sprintf("%s, %s", thousands(int64(sr.requests())), fmtPct(sr.successRatio())),
+		fmt.Sprintf("without Redis %s, %s", thousands(int64(lr.requests())), fmtPct(lr.successRatio())), "", noTarget})
 	calls, reads := redisCallsText(sBefore, sAfter, errors.Join(e1, e3))
 	rep.add(row{"6", what, "Redis calls during the rounds, by op", calls,
-		fmt.Sprintf("cache reads (cache_get) %s for %s requests", reads, thousands(int64(sr.metrics.Requests))), "", noTarget})
-	b.noteOutcomes(rep, "scenario 6 with Redis", sBefore, sAfter, errors.Join(e1, e3), int64(sr.metrics.Requests))
-	b.noteOutcomes(rep, "scenario 6 without Redis", lBefore, lAfter, errors.Join(e2, e4), int64(lr.metrics.Requests))
+		fmt.Sprintf("cache reads (cache_get) %s for %s requests", reads, thousands(int64(sr.requests()))), "", noTarget})
+	b.noteOutcomes(rep, "scenario 6 with Redis", sBefore, sAfter, errors.Join(e1, e3), int64(sr.requests()))
+	b.noteOutcomes(rep, "scenario 6 without Redis", lBefore, lAfter, errors.Join(e2, e4), int64(lr.requests()))
 	return nil
 }
 

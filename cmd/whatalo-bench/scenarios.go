@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,10 +26,12 @@ const (
 
 // Targets of the specification, section 7.
 const (
-	targetThroughputRatio = 0.60
-	targetFixedRateP99    = 5 * time.Millisecond
+	targetThroughputRatio = 0.80                 // issue 15's goal; the specification asks 0.60
+	targetCPURatio        = 0.80                 // bare CPU per request over the service's
+	targetFixedRateP99    = 2 * time.Millisecond // issue 15's goal; the specification asks 5 ms
 	targetUpstreamRatio   = 0.05
 	targetRSSKB           = 200 * 1024
+	targetPeakRSSKB       = 100 * 1024 // issue 15's goal while 100,000 customers are indexed
 	targetRSSCustomers    = 100000
 )
 
@@ -38,9 +41,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	o := b.o
 	rep := &report{started: time.Now(), machine: readMachine()}
 	rep.settings = fmt.Sprintf("--duration %s per target, --zipf-duration %s, --naive-duration %s, %d customers (fake latency %s), "+
-		"closed loop %d connections, fixed rate %d req/s, Zipf s=%g at %d req/s, %d globalSearch queries, %d customers for memory (fake latency %s), %d phones per replica in scenario 6",
-		o.duration, o.zipfDuration, o.naiveDuration, o.customers, o.latency, o.concurrency, o.fixedRate, o.zipfS, o.zipfRate,
-		o.searches, o.bigCustomers, o.bigLatency, o.replicaPhones)
+		"closed loop %d connections on %s, fixed rate %d req/s on vegeta (out of process), Zipf s=%g at %d req/s, %d globalSearch queries, %d customers for memory (fake latency %s), stores %v, %d phones per replica in scenario 6",
+		o.duration, o.zipfDuration, o.naiveDuration, o.customers, o.latency, o.concurrency, b.gen.name, o.fixedRate, o.zipfS, o.zipfRate,
+		o.searches, o.bigCustomers, o.bigLatency, o.stores, o.replicaPhones)
 	var errs []error
 	group := func(name string, f func(context.Context, *report) error) {
 		if ctx.Err() != nil {
@@ -59,6 +62,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	}
 	if o.scenarios[5] {
 		group("scenario 5", b.memoryGroup)
+	}
+	if o.scenarios[5] && len(o.stores) > 0 {
+		group("scenario 5, many stores", b.storesGroup)
 	}
 	if o.scenarios[6] {
 		group("scenario 6", b.replicasGroup)
@@ -213,14 +219,20 @@ func (b *bench) customerInfoScenarios(ctx context.Context, rep *report, svc *svc
 	}
 	defer b.stop(bare)
 	bareURL := bareRoot + "/wazion/" + endpointCustomerInfo + "?" + query.Encode()
-	what1 := fmt.Sprintf("cached %s (%s B answer), closed loop, %d connections", endpointCustomerInfo, thousands(int64(len(body))), o.concurrency)
+	service := closedTarget{"service", svcURL, svc.pid(), body}
+	bareT := closedTarget{"bare", bareURL, bare.pid(), body}
+	if err := b.sampleBodies(ctx, 20, service, bareT); err != nil {
+		return err
+	}
+	what1 := fmt.Sprintf("cached %s (%s B answer), closed loop, %d connections, %s", endpointCustomerInfo, thousands(int64(len(body))), o.concurrency, b.gen.name)
 
 	if o.scenarios[1] {
-		service := closedTarget{"service", svcURL, svc.pid()}
-		bareT := closedTarget{"bare", bareURL, bare.pid()}
 		b.warmBoth(ctx, "scenario 1", service, bareT)
 		before, merr := svc.metrics(ctx)
-		sr, br := b.alternate(ctx, "scenario 1: service and bare handler", service, bareT)
+		sr, br, err := b.alternate(ctx, "scenario 1: service and bare handler", service, bareT)
+		if err != nil {
+			return err
+		}
 		after, merr2 := svc.metrics(ctx)
 		if err := ctx.Err(); err != nil {
 			return err
@@ -229,45 +241,94 @@ func (b *bench) customerInfoScenarios(ctx context.Context, rep *report, svc *svc
 		rep.add(row{"1", what1, "throughput",
 			fmtRate(sr.throughput()),
 			fmt.Sprintf("bare Fiber %s; ratio %s", fmtRate(br.throughput()), fmtPct(ratio)),
-			"≥ 60 % of bare", verdictOf(ratio >= targetThroughputRatio && sr.successRatio() == 1)})
+			"≥ 80 % of bare", verdictOf(ratio >= targetThroughputRatio && sr.successRatio() == 1)})
 		rep.add(row{"1", what1, "p50 / p99 latency",
-			fmtMs(sr.metrics.Latencies.P50) + " / " + fmtMs(sr.metrics.Latencies.P99),
-			"bare " + fmtMs(br.metrics.Latencies.P50) + " / " + fmtMs(br.metrics.Latencies.P99), "", noTarget})
-		rep.add(row{"1", what1, "server CPU per request",
-			fmtMicros(sr.cpuPerRequest()), "bare " + fmtMicros(br.cpuPerRequest()), "", noTarget})
-		rep.add(row{"1", what1, "requests, HTTP 200",
-			fmt.Sprintf("%s, %s", thousands(int64(sr.metrics.Requests)), fmtPct(sr.successRatio())),
-			fmt.Sprintf("bare %s, %s", thousands(int64(br.metrics.Requests)), fmtPct(br.successRatio())), "", noTarget})
-		b.noteOutcomes(rep, "scenario 1", before, after, errors.Join(merr, merr2), int64(sr.metrics.Requests))
+			fmtMs(sr.p50()) + " / " + fmtMs(sr.p99()),
+			"bare " + fmtMs(br.p50()) + " / " + fmtMs(br.p99()), "", noTarget})
+		cr := cpuRatio(&sr, &br)
+		rep.add(row{"1", what1, "server CPU per request (bare / service)",
+			fmtMicros(sr.cpuPerRequest()), fmt.Sprintf("bare %s; bare / service %.2f", fmtMicros(br.cpuPerRequest()), cr),
+			"≥ 0.80", verdictOf(cr >= targetCPURatio)})
+		rep.add(row{"1", what1, "answers, HTTP 200 with the expected body",
+			fmt.Sprintf("%s, %s", thousands(int64(sr.requests())), fmtPct(sr.successRatio())),
+			fmt.Sprintf("bare %s, %s", thousands(int64(br.requests())), fmtPct(br.successRatio())), "", noTarget})
+		b.noteRounds(rep, "scenario 1", &sr, &br)
+		b.noteOutcomes(rep, "scenario 1", before, after, errors.Join(merr, merr2), int64(sr.requests()))
 	}
 
 	if o.scenarios[2] {
-		fixed := func(name, u string, pid int) loadResult {
-			return attack(ctx, loadSpec{name: name, targeter: staticTargeter(u), rate: o.fixedRate, duration: o.duration, pid: pid})
-		}
-		b.logf("scenario 2: service at %d req/s for %s", o.fixedRate, o.duration)
+		n := throughputRounds(o.duration)
+		d := o.duration / time.Duration(n)
+		b.logf("scenario 2: service and bare handler at %d req/s, vegeta in a process of its own, %d alternating rounds of %s each", o.fixedRate, n, d)
 		before, merr := svc.metrics(ctx)
-		s := fixed("service-fixed", svcURL, svc.pid())
+		var s, bb rounds
+		for i := 0; i < n && ctx.Err() == nil; i++ {
+			for _, t := range []struct {
+				t    closedTarget
+				into *rounds
+			}{{service, &s}, {bareT, &bb}} {
+				r, err := b.gen.fixedRound(ctx, t.t, o.fixedRate, d)
+				if err != nil {
+					return err
+				}
+				t.into.add(r)
+			}
+		}
 		after, merr2 := svc.metrics(ctx)
-		b.logf("scenario 2: bare handler at %d req/s for %s", o.fixedRate, o.duration)
-		bb := fixed("bare-fixed", bareURL, bare.pid())
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		what2 := fmt.Sprintf("cached %s, open loop %s req/s", endpointCustomerInfo, thousands(int64(o.fixedRate)))
-		rep.add(row{"2", what2, "p99 latency", fmtMs(s.metrics.Latencies.P99), "bare " + fmtMs(bb.metrics.Latencies.P99),
-			"≤ 5 ms", verdictOf(s.metrics.Latencies.P99 <= targetFixedRateP99 && s.successRatio() == 1)})
+		what2 := fmt.Sprintf("cached %s, open loop %s req/s, vegeta (out of process)", endpointCustomerInfo, thousands(int64(o.fixedRate)))
+		rep.add(row{"2", what2, "p99 latency (mean of rounds)", fmtMs(s.p99()), "bare " + fmtMs(bb.p99()),
+			"≤ 2 ms", verdictOf(s.p99() <= targetFixedRateP99 && s.successRatio() == 1)})
 		rep.add(row{"2", what2, "p50 / max latency",
-			fmtMs(s.metrics.Latencies.P50) + " / " + fmtMs(s.metrics.Latencies.Max),
-			"bare " + fmtMs(bb.metrics.Latencies.P50) + " / " + fmtMs(bb.metrics.Latencies.Max), "", noTarget})
-		rep.add(row{"2", what2, "achieved rate, HTTP 200",
-			fmt.Sprintf("%s, %s", fmtRate(s.metrics.Rate), fmtPct(s.successRatio())),
-			fmt.Sprintf("bare %s, %s", fmtRate(bb.metrics.Rate), fmtPct(bb.successRatio())), "", noTarget})
+			fmtMs(s.p50()) + " / " + fmtMs(s.maxLatency()),
+			"bare " + fmtMs(bb.p50()) + " / " + fmtMs(bb.maxLatency()), "", noTarget})
+		rep.add(row{"2", what2, "achieved rate, HTTP 200 with the expected body",
+			fmt.Sprintf("%s, %s", fmtRate(float64(s.requests())/max(s.active.Seconds(), 1e-9)), fmtPct(s.successRatio())),
+			fmt.Sprintf("bare %s, %s", fmtRate(float64(bb.requests())/max(bb.active.Seconds(), 1e-9)), fmtPct(bb.successRatio())), "", noTarget})
 		rep.add(row{"2", what2, "server CPU per request",
-			fmtMicros(s.cpuPerRequest()), "bare " + fmtMicros(bb.cpuPerRequest()), "", noTarget})
-		b.noteOutcomes(rep, "scenario 2", before, after, errors.Join(merr, merr2), int64(s.metrics.Requests))
+			fmtMicros(s.cpuPerRequest()), fmt.Sprintf("bare %s; bare / service %.2f", fmtMicros(bb.cpuPerRequest()), cpuRatio(&s, &bb)), "", noTarget})
+		b.noteRounds(rep, "scenario 2", &s, &bb)
+		b.noteOutcomes(rep, "scenario 2", before, after, errors.Join(merr, merr2), int64(s.requests()))
 	}
 	return nil
+}
+
+// sampleBodies asks each target n times outside the load generator and
+// compares every body with the target's expected one, so a generator's
+// own check is not the only one.
+func (b *bench) sampleBodies(ctx context.Context, n int, ts ...closedTarget) error {
+	for _, t := range ts {
+		for i := range n {
+			got, _, err := fetch(ctx, t.url)
+			if err != nil {
+				return fmt.Errorf("sample %d of %s: %w", i+1, t.name, err)
+			}
+			if !bytes.Equal(got, t.body) {
+				return fmt.Errorf("sample %d of %s: body differs from the expected answer (%d bytes, want %d): %.200s", i+1, t.name, len(got), len(t.body), got)
+			}
+		}
+	}
+	return nil
+}
+
+// noteRounds says which generator ran the rounds and any answer that was
+// not a 200 with the expected body.
+func (b *bench) noteRounds(rep *report, scenario string, pools ...*rounds) {
+	if b.gen.caveat != "" {
+		rep.note("%s: %s", scenario, b.gen.caveat)
+	}
+	for i, r := range pools {
+		side := "service"
+		if i > 0 {
+			side = "reference"
+		}
+		if r.wrongBody+r.badStatus+r.transport > 0 {
+			rep.note("%s %s: %s answers with another body, %s not 2xx, %s transport errors, of %s",
+				scenario, side, thousands(int64(r.wrongBody)), thousands(int64(r.badStatus)), thousands(int64(r.transport)), thousands(int64(r.requests())))
+		}
+	}
 }
 
 // cachedAnswer asks for u twice, the first time to fill the cache, and
@@ -289,42 +350,53 @@ func cachedAnswer(ctx context.Context, u string) (body []byte, contentType strin
 	return body, contentType, nil
 }
 
-// throughputRounds is how many alternating rounds a closed-loop comparison
-// of d is split into: rounds of about 2 s.
-// closedTarget is one side of a closed-loop comparison: a URL and the
-// process whose CPU time is counted (0: none).
+// closedTarget is one side of a comparison: a URL, the process whose CPU
+// time is counted (0: none) and the body every answer must have.
 type closedTarget struct {
 	name string
 	url  string
 	pid  int
+	body []byte
 }
 
-// closedRun sends t's request from o.concurrency connections for d.
-func (b *bench) closedRun(ctx context.Context, t closedTarget, d time.Duration, into *rounds) {
-	attack(ctx, loadSpec{name: t.name, targeter: staticTargeter(t.url), workers: b.o.concurrency, duration: d, pid: t.pid, also: into})
+// closedRound runs one closed-loop round of o.concurrency connections on
+// t for d with the bench's generator, pooled into into when not nil.
+func (b *bench) closedRound(ctx context.Context, t closedTarget, d time.Duration, into *rounds) error {
+	r, err := b.gen.closedRound(ctx, t, b.o.concurrency, d)
+	if err != nil {
+		return err
+	}
+	if into != nil {
+		into.add(r)
+	}
+	return nil
 }
 
 // warmBoth runs a second of load on each target, not counted.
 func (b *bench) warmBoth(ctx context.Context, scenario string, x, y closedTarget) {
 	b.logf("%s: warming up", scenario)
 	for _, t := range []closedTarget{x, y} {
-		b.closedRun(ctx, closedTarget{name: "warm-" + t.name, url: t.url}, time.Second, nil)
+		if err := b.closedRound(ctx, t, time.Second, nil); err != nil {
+			b.logf("%s: warm-up of %s: %v", scenario, t.name, err)
+		}
 	}
 }
 
 // alternate runs short closed-loop rounds on x and y in turn, so that
 // both see the same machine, for --duration each in all.
-func (b *bench) alternate(ctx context.Context, what string, x, y closedTarget) (rx, ry rounds) {
+func (b *bench) alternate(ctx context.Context, what string, x, y closedTarget) (rx, ry rounds, err error) {
 	n := throughputRounds(b.o.duration)
 	d := b.o.duration / time.Duration(n)
-	b.logf("%s, closed loop, %d alternating rounds of %s each", what, n, d)
+	b.logf("%s, closed loop on %s, %d alternating rounds of %s each", what, b.gen.name, n, d)
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		b.closedRun(ctx, x, d, &rx)
-		b.closedRun(ctx, y, d, &ry)
+		if err := b.closedRound(ctx, x, d, &rx); err != nil {
+			return rx, ry, err
+		}
+		if err := b.closedRound(ctx, y, d, &ry); err != nil {
+			return rx, ry, err
+		}
 	}
-	rx.metrics.Close()
-	ry.metrics.Close()
-	return rx, ry
+	return rx, ry, nil
 }
 
 // ratioOf is x's throughput over y's, 0 when y has none.
@@ -335,6 +407,8 @@ func ratioOf(x, y *rounds) float64 {
 	return x.throughput() / y.throughput()
 }
 
+// throughputRounds is how many alternating rounds a comparison of d is
+// split into: rounds of about 2 s.
 func throughputRounds(d time.Duration) int {
 	return max(1, min(10, int(d/(2*time.Second))))
 }
