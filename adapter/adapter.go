@@ -1,12 +1,15 @@
 package adapter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/cache"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/phone"
@@ -105,6 +108,10 @@ type Backend struct {
 	orders    *versionSet // order versions webhooks told
 	refresher *customerRefresher
 
+	// coldSearches rations lookups' searches until the index is first
+	// ready (coldstart.go); nil: not rationed.
+	coldSearches *rate.Limiter
+
 	// With other replicas (Options.Shared).
 	replica     string
 	listening   atomic.Bool // Run is applying the bus's messages
@@ -166,6 +173,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
 		replica:  opts.Shared.Replica,
 	}
+	b.coldSearches = newColdSearches(cmp.Or(opts.Index.ColdSearchesPerMinute, defaultColdSearches(client.Limiter())))
 	b.refresher = newCustomerRefresher(whatalo.WithPriority(context.Background(), whatalo.Background),
 		refreshWorkers, maxPendingRefreshes, b.refreshCustomer)
 	return b
@@ -198,6 +206,8 @@ func publicError(err error) string {
 		return ""
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "timeout: the store did not answer in time"
+	case errors.Is(err, errIndexBuilding):
+		return "phone index still building: new phones are looked up a few at a time, try again shortly"
 	case errors.Is(err, whatalo.ErrRateLimited):
 		return "rate limited: the store's Whatalo API budget is exhausted, try again shortly"
 	case errors.Is(err, whatalo.ErrUnauthorized):

@@ -59,13 +59,18 @@ type demoSetup struct {
 	// bubble: there the clock is the bubble's, and a deadline is measured
 	// exactly whatever the machine's load.
 	inMemory bool
+	// seed replaces the demo store when set.
+	seed *whatalotest.Seed
 }
 
 func buildDemo(t *testing.T, ds demoSetup) *demo {
 	t.Helper()
-	seed, err := whatalotest.LoadSeed(demoStoreJSON(), goldenNow)
-	if err != nil {
-		t.Fatal(err)
+	seed := ds.seed
+	if seed == nil {
+		var err error
+		if seed, err = whatalotest.LoadSeed(demoStoreJSON(), goldenNow); err != nil {
+			t.Fatal(err)
+		}
 	}
 	share := ds.share
 	if share == 0 {

@@ -94,6 +94,11 @@ type IndexOptions struct {
 	// answers; past it, lookups search until a sync succeeds (default
 	// 3 × RefreshInterval).
 	MaxAge time.Duration
+	// ColdSearchesPerMinute rations the searches lookups make until the
+	// index is first ready, so that they leave the build its budget;
+	// lookups past it answer "phone index still building". Zero: half of
+	// the interactive part of the key's budget; negative: no ration.
+	ColdSearchesPerMinute int
 }
 
 func (o IndexOptions) withDefaults() IndexOptions {
@@ -845,6 +850,7 @@ func (b *Backend) indexRegion(ctx context.Context) (string, error) {
 // buildIndex reads every customer into a new index and swaps it in whole,
 // which is how deleted customers leave it.
 func (b *Backend) buildIndex(ctx context.Context) error {
+	defer b.holdShareForFirstBuild()()
 	region, err := b.indexRegion(ctx)
 	if err != nil {
 		return err

@@ -149,6 +149,9 @@ func (b *Backend) customersByPhoneKey(ctx context.Context, key string) ([]whatal
 		return cs, nil
 	}
 	cs, res, err := cache.Fetch(ctx, b.cache, cache.KindPhone, key, func(ctx context.Context) ([]whatalo.Customer, error) {
+		if err := b.allowColdSearch(); err != nil {
+			return nil, err
+		}
 		region := b.region(ctx)
 		return b.searchCustomers(ctx, phone.SearchText(key), func(c *whatalo.Customer) bool {
 			return b.customerPhoneKey(c, region) == key
@@ -190,6 +193,9 @@ func (b *Backend) customersByEmail(ctx context.Context, email string) ([]whatalo
 		return cs, nil
 	}
 	cs, res, err := cache.Fetch(ctx, b.cache, cache.KindEmail, email, func(ctx context.Context) ([]whatalo.Customer, error) {
+		if err := b.allowColdSearch(); err != nil {
+			return nil, err
+		}
 		return b.searchCustomers(ctx, email, func(c *whatalo.Customer) bool {
 			return strings.EqualFold(strings.TrimSpace(c.Email), email)
 		})

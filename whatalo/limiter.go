@@ -3,6 +3,7 @@ package whatalo
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,15 +83,27 @@ func PriorityFrom(ctx context.Context) Priority {
 // backgroundShare of the rate, so they never use more than that share and
 // interactive calls always keep the rest.
 //
+// While background work holds a reservation (ReserveShare), interactive
+// calls also take a token from a third bucket refilled at the rest of the
+// rate, so the background share is there for that work however busy the
+// key is.
+//
 // Whatalo's own signals override the bucket: a response with
 // X-RateLimit-Remaining: 0 pauses the key until X-RateLimit-Reset, and a 429
 // pauses it for Retry-After. Waits that cannot finish before their context
 // deadline fail at once with a *LimiterError.
+//
+// A new Limiter does not assume Whatalo's window is empty: another process
+// on the key (this one, before a restart) may have spent it. Until a
+// response tells Whatalo's count, calls through a Client go one at a time;
+// the first count then empties the bucket of what the window already holds
+// (see countFirstWindow).
 type Limiter struct {
 	perMinute int
 	share     float64
 	main      *rate.Limiter
 	bg        *rate.Limiter
+	inter     *rate.Limiter // interactive calls' bucket while reserved > 0
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -98,6 +111,9 @@ type Limiter struct {
 	remaining   int
 	limit       int
 	reset       time.Time
+	reserved    int           // ReserveShare holders
+	probing     bool          // the first call is out, before a count was seen
+	probeDone   chan struct{} // closed when that call ends
 
 	// shared, when set by SetShared, is asked after the local bucket.
 	shared atomic.Pointer[sharedBudget]
@@ -120,6 +136,7 @@ func NewLimiter(perMinute int, backgroundShare float64) *Limiter {
 		share:     backgroundShare,
 		main:      rate.NewLimiter(perSecond, burst),
 		bg:        rate.NewLimiter(perSecond*rate.Limit(backgroundShare), bgBurst),
+		inter:     rate.NewLimiter(perSecond*rate.Limit(1-backgroundShare), max(1, burst-bgBurst)),
 		remaining: -1,
 		limit:     -1,
 	}
@@ -198,8 +215,106 @@ func (l *Limiter) Pause(t time.Time) {
 func (l *Limiter) record(remaining, limit int, reset time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.seen {
+		l.countFirstWindow(remaining, limit, time.Now())
+	}
 	l.seen = true
 	l.remaining, l.limit, l.reset = remaining, limit, reset
+	l.endProbeLocked()
+}
+
+// countFirstWindow sets the new bucket from Whatalo's first count, after
+// the first call. The burst is cut to what it has left beside the calls
+// Whatalo holds in its window (used, the first call among them), which
+// keeps any window holding them under perMinute. When they are more than
+// a burst, the processes that had the key before made them through a
+// bucket like this one, at no more than its refill rate, so they leave the
+// window as fast as the refill adds turns: the bucket starts empty, less
+// the first call, which their bucket had not granted. Only the burst is
+// cut; the refill goes on as normal. With a shared budget (SetShared) the
+// shared bucket already counts every replica's calls and nothing is cut.
+// Callers hold mu.
+func (l *Limiter) countFirstWindow(remaining, limit int, now time.Time) {
+	if l.shared.Load() != nil || remaining < 0 {
+		return
+	}
+	allowed := float64(remaining) // without the limit, what Whatalo has left
+	if limit >= 0 {
+		used := max(0, limit-remaining)
+		allowed = float64(max(-1, l.main.Burst()-used))
+	}
+	if excess := l.main.TokensAt(now) - allowed; excess > 0 {
+		l.main.ReserveN(now, min(l.main.Burst(), int(math.Ceil(excess))))
+	}
+}
+
+// firstCall makes a call through a Client wait, until Whatalo's count of
+// the key is known, for the call before it to end, so that a new process
+// spends one call, not a burst, on a window it knows nothing of. release
+// ends the call's part: when it ended without a count (an error, no
+// headers) the next call goes.
+func (l *Limiter) firstCall(ctx context.Context) (release func(), err error) {
+	for {
+		l.mu.Lock()
+		if l.seen || l.shared.Load() != nil {
+			l.mu.Unlock()
+			return func() {}, nil
+		}
+		if !l.probing {
+			l.probing = true
+			l.probeDone = make(chan struct{})
+			l.mu.Unlock()
+			return func() {
+				l.mu.Lock()
+				l.endProbeLocked()
+				l.mu.Unlock()
+			}, nil
+		}
+		done := l.probeDone
+		l.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (l *Limiter) endProbeLocked() {
+	if l.probing {
+		l.probing = false
+		close(l.probeDone)
+	}
+}
+
+// ReserveShare holds the background share of the budget for background
+// work that others wait for (the first build of a phone index, which
+// lookups fall back to Whatalo's search until it ends): until release, the
+// Limiter's interactive calls are held to the rest of the budget, leaving
+// the share's turns to background calls however many interactive calls
+// queue. Reservations nest; release is idempotent. Without a separate
+// share (a share of 1) it reserves nothing.
+func (l *Limiter) ReserveShare() (release func()) {
+	if l.share >= 1 {
+		return func() {}
+	}
+	l.mu.Lock()
+	l.reserved++
+	l.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			l.reserved--
+			l.mu.Unlock()
+		})
+	}
+}
+
+func (l *Limiter) isReserved() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reserved > 0
 }
 
 func (l *Limiter) pauseEnd() time.Time {
@@ -233,6 +348,13 @@ func (l *Limiter) wait(ctx context.Context, p Priority) (time.Duration, error) {
 	}
 	if p == Background {
 		if err := l.take(ctx, l.bg, p, true); err != nil {
+			return time.Since(start), err
+		}
+	} else if l.isReserved() {
+		if err := l.take(ctx, l.inter, p, false); err != nil {
+			if le, ok := err.(*LimiterError); ok {
+				le.Reserved = true
+			}
 			return time.Since(start), err
 		}
 	}
@@ -301,6 +423,7 @@ type LimiterError struct {
 	Left        time.Duration // time left before the deadline
 	PerMinute   int           // the key's budget
 	Share       bool          // the background share, not the whole budget, ran out
+	Reserved    bool          // the interactive rest ran out while background work held its share (ReserveShare)
 	Shared      bool          // the budget shared with other replicas ran out (see SetShared)
 	PausedUntil time.Time     // set when Whatalo paused the key (429 or Remaining 0)
 }
@@ -313,6 +436,9 @@ func (e *LimiterError) Error() string {
 	case e.Shared:
 		return fmt.Sprintf("rate limit: budget of %d requests/min shared by all replicas used up, next %s slot in %s, deadline in %s",
 			e.PerMinute, e.Priority, roundDuration(e.Wait), roundDuration(e.Left))
+	case e.Reserved:
+		return fmt.Sprintf("rate limit: interactive part of %d requests/min used up while background work holds its share, next slot in %s, deadline in %s",
+			e.PerMinute, roundDuration(e.Wait), roundDuration(e.Left))
 	case e.Share:
 		return fmt.Sprintf("rate limit: background share of %d requests/min used up, next slot in %s, deadline in %s",
 			e.PerMinute, roundDuration(e.Wait), roundDuration(e.Left))

@@ -3,6 +3,7 @@ package whatalo_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -169,4 +170,62 @@ func TestLimiterBackgroundShare(t *testing.T) {
 	if whatalo.PriorityFrom(ctx) != whatalo.Interactive {
 		t.Fatal("default priority is not Interactive")
 	}
+}
+
+func TestLimiterReserveShareKeepsTheShareForBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 600/min, 10 % background: bursts of 60, of which 6 are the
+		// share's, refilled at 9/s, of which 0.9/s are the share's.
+		l := whatalo.NewLimiter(600, 0.1)
+		release := l.ReserveShare()
+		fg, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		drain(t, l, fg, 54)
+		err := l.Wait(fg)
+		var le *whatalo.LimiterError
+		if !errors.As(err, &le) || !le.Reserved || !errors.Is(err, whatalo.ErrRateLimited) {
+			t.Fatalf("interactive past the rest while the share is reserved: got %v, want a reserved *LimiterError", err)
+		}
+		bg := whatalo.WithPriority(fg, whatalo.Background)
+		drain(t, l, bg, 6)
+
+		// With 20 interactive callers queueing for every turn, background
+		// work still gets the share's turns, one every 1.11 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ctx = whatalo.WithPriority(ctx, whatalo.Background)
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Second)
+					if l.Wait(wctx) != nil {
+						time.Sleep(10 * time.Millisecond)
+					}
+					wcancel()
+				}
+			})
+		}
+		start := time.Now()
+		var bgErr error
+		for range 8 {
+			if bgErr = l.Wait(ctx); bgErr != nil {
+				break
+			}
+		}
+		el := time.Since(start)
+		close(done)
+		wg.Wait()
+		if bgErr != nil || el > 9*time.Second {
+			t.Fatalf("8 background turns under interactive load: %v after %s, want them in about 8.9 s", bgErr, el)
+		}
+		release()
+		release() // idempotent
+	})
 }

@@ -56,6 +56,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		route, attempt = cl.route, cl.attempts
 	}
 	p := PriorityFrom(ctx)
+	release, err := t.limiter.firstCall(ctx)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	defer release() // after readRateHeaders, which ends the wait of the others
 	waited, err := t.limiter.wait(ctx, p)
 	if err != nil {
 		if req.Body != nil {
