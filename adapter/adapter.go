@@ -60,6 +60,12 @@ type Options struct {
 	// WebhookSecret signs this store's webhook deliveries. Empty: every
 	// delivery is refused as unsigned.
 	WebhookSecret string
+	// TokenShare is the part of the store's budget (the client's Limiter)
+	// that the Whatalo calls made for one WAzion token (wazion.Caller) may
+	// spend; past it that token's lookups are answered from the cache or
+	// with an error while other tokens go on. Zero means
+	// DefaultTokenShare; 1 or more, no bound of its own.
+	TokenShare float64
 	// Shared connects the Backend to other replicas serving the store; the
 	// zero value runs it alone.
 	Shared SharedOptions
@@ -99,6 +105,7 @@ type Backend struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	callers   *callerBudgets
 	index     *phoneIndex
 	running   atomic.Bool // Run is active
 	webhooks  *deliverySet
@@ -160,6 +167,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		labels:   wazion.LabelsFor(opts.Language),
 		log:      log.With("store", opts.Name),
 		now:      opts.Now,
+		callers:  newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
 		index:    newPhoneIndex(opts.Index.Disabled),
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
 		replica:  opts.Shared.Replica,
@@ -179,6 +187,10 @@ func (b *Backend) Close() {
 	b.cache.Close()
 }
 
+// msgCallerBudget is what a token past its share of the store's budget
+// (Options.TokenShare) is told when its answer needed Whatalo.
+const msgCallerBudget = "this token has used its share of the store's Whatalo budget; answers from cache only, try again shortly"
+
 // public wraps err with the short message WAzion may show.
 func public(err error) error {
 	if err == nil {
@@ -196,6 +208,8 @@ func publicError(err error) string {
 		return ""
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "timeout: the store did not answer in time"
+	case errors.Is(err, whatalo.ErrCallerBudget):
+		return msgCallerBudget
 	case errors.Is(err, whatalo.ErrRateLimited):
 		return "rate limited: the store's Whatalo API budget is exhausted, try again shortly"
 	case errors.Is(err, whatalo.ErrUnauthorized):
