@@ -758,7 +758,11 @@ func (b *Backend) Run(ctx context.Context) {
 		default:
 			failures++
 			b.index.fail(err)
-			delay := retryDelay(o.RefreshInterval, failures, built)
+			var staleAt time.Time
+			if st := b.index.status(b.now(), o.MaxAge); built && !st.LastSync.IsZero() {
+				staleAt = st.LastSync.Add(o.MaxAge)
+			}
+			delay := resumeDelay(o.RefreshInterval, failures, built, staleAt, b.now())
 			b.log.Warn("phone index sync failed", "build", full, "failures", failures, "retry_in", delay, "err", err)
 			timer.Reset(delay)
 		}

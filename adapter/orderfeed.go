@@ -120,7 +120,11 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 		}
 		if err != nil {
 			failures++
-			delay := retryDelay(every, failures, b.feed.okAt.Load() != 0)
+			var staleAt time.Time
+			if ok := b.feed.okAt.Load(); ok != 0 {
+				staleAt = time.Unix(0, ok).Add(3 * every)
+			}
+			delay := resumeDelay(every, failures, !staleAt.IsZero(), staleAt, b.now())
 			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", delay, "err", err)
 			timer.Reset(delay)
 			continue
