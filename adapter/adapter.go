@@ -106,6 +106,7 @@ type Backend struct {
 	now    func() time.Time
 
 	callers   *callerBudgets
+	resume    resumers
 	index     *phoneIndex
 	running   atomic.Bool // Run is active
 	webhooks  *deliverySet
@@ -168,6 +169,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		log:      log.With("store", opts.Name),
 		now:      opts.Now,
 		callers:  newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
+		resume:   newResumers(),
 		index:    newPhoneIndex(opts.Index.Disabled),
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
 		replica:  opts.Shared.Replica,

@@ -70,8 +70,9 @@ func (cb *callerBudgets) charge(ctx context.Context) context.Context {
 	return whatalo.WithCallerBudget(ctx, b)
 }
 
-// begin prepares the context of one WAzion request: its cache trace and
-// its caller's budget.
+// begin prepares the context of one WAzion request: its cache trace, which
+// tells failing background syncs when Whatalo answers again, and its
+// caller's budget.
 func (b *Backend) begin(ctx context.Context) context.Context {
-	return b.callers.charge(withTrace(ctx))
+	return b.callers.charge(withTrace(ctx, &b.resume))
 }

@@ -108,17 +108,26 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
+	var lastTry time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-b.resume.feed.wake:
+			// Whatalo answered a lookup while the feed was failing.
+			if d := woken(every, lastTry, time.Now()); d > 0 {
+				timer.Reset(d)
+				continue
+			}
 		}
 		err := b.pollOrders(ctx)
+		lastTry = time.Now()
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			b.resume.feed.failed()
 			failures++
 			var staleAt time.Time
 			if ok := b.feed.okAt.Load(); ok != 0 {
@@ -130,6 +139,7 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 			continue
 		}
 		failures = 0
+		b.resume.feed.succeeded()
 		timer.Reset(every)
 	}
 }

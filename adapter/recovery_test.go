@@ -111,3 +111,77 @@ func testBackgroundWorkResumesAfterAnOutage(t *testing.T) {
 		t.Errorf("the index synced %s after the recovery (0: not within %s), want within one interval (%s)", indexBack, 2*every, every)
 	}
 }
+
+// TestSyncsResumeOnTheFirstAnsweredLookup: after an outage longer than the
+// freshness window the index and the order feed are stale, their next try
+// up to an interval away; the first lookup Whatalo answers brings both
+// back at once instead.
+func TestSyncsResumeOnTheFirstAnsweredLookup(t *testing.T) {
+	synctest.Test(t, testSyncsResumeOnTheFirstAnsweredLookup)
+}
+
+func testSyncsResumeOnTheFirstAnsweredLookup(t *testing.T) {
+	const phone = "+18095551234"
+	time.Sleep(time.Until(goldenNow))
+	var mu sync.Mutex
+	kinds := map[string]int{} // order list kinds read
+	d := buildDemo(t, demoSetup{perMinute: 100000, inMemory: true, wopts: faultOptions(), edit: func(o *adapter.Options) {
+		o.Now = time.Now
+		o.Cache.Observer = func(kind, _ string) {
+			if kind == cache.KindOrders || kind == cache.KindOrdersWatched {
+				mu.Lock()
+				kinds[kind]++
+				mu.Unlock()
+			}
+		}
+	}})
+	every := adapter.DefaultIndexRefresh
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.b.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for d.b.IndexStatus().State != adapter.IndexReady {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	time.Sleep(every - 10*time.Second)
+	d.fake.SetFaults(whatalotest.Faults{ErrorRate: 1, ErrorStatus: 503})
+	time.Sleep(5 * time.Minute)
+	if st := d.b.IndexStatus(); st.State != adapter.IndexStale {
+		t.Fatalf("after %s of outage the index is %s, want stale", time.Since(start).Round(time.Second), st.State)
+	}
+	d.fake.SetFaults(whatalotest.Faults{})
+	recovered := time.Now()
+	if out := timedGet(t, d, wazion.EndpointCustomerInfo, url.Values{"phone": {phone}}); out["found"] != true {
+		t.Fatalf("first lookup after the recovery: %v", out)
+	}
+	// A twelfth of the interval is the least time between two tries.
+	limit := every/12 + 2*time.Second
+	for d.b.IndexStatus().State != adapter.IndexReady && time.Since(recovered) < every {
+		time.Sleep(100 * time.Millisecond)
+	}
+	indexBack := time.Since(recovered)
+	time.Sleep(time.Until(recovered.Add(limit)))
+	mu.Lock()
+	clear(kinds)
+	mu.Unlock()
+	if out := timedGet(t, d, wazion.EndpointCustomerInfo, url.Values{"phone": {phone}}); out["found"] != true {
+		t.Fatalf("second lookup after the recovery: %v", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("after the recovery and one lookup: index ready at %s; %s later, order lists read as %v", indexBack.Round(100*time.Millisecond), limit, kinds)
+	if indexBack > limit {
+		t.Errorf("the index was ready again %s after the recovery and an answered lookup, want within %s", indexBack, limit)
+	}
+	if kinds[cache.KindOrders] > 0 || kinds[cache.KindOrdersWatched] == 0 {
+		t.Errorf("%s after the recovery and an answered lookup the order lists are read as %v: the order feed is not live", limit, kinds)
+	}
+}
