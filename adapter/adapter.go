@@ -63,6 +63,12 @@ type Options struct {
 	// WebhookSecret signs this store's webhook deliveries. Empty: every
 	// delivery is refused as unsigned.
 	WebhookSecret string
+	// TokenShare is the part of the store's budget (the client's Limiter)
+	// that the Whatalo calls made for one WAzion token (wazion.Caller) may
+	// spend; past it that token's lookups are answered from the cache or
+	// with an error while other tokens go on. Zero means
+	// DefaultTokenShare; 1 or more, no bound of its own.
+	TokenShare float64
 	// Shared connects the Backend to other replicas serving the store; the
 	// zero value runs it alone.
 	Shared SharedOptions
@@ -102,6 +108,8 @@ type Backend struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	callers   *callerBudgets
+	resume    resumers
 	index     *phoneIndex
 	running   atomic.Bool // Run is active
 	webhooks  *deliverySet
@@ -168,6 +176,8 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		labels:   wazion.LabelsFor(opts.Language),
 		log:      log.With("store", opts.Name),
 		now:      opts.Now,
+		callers:  newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
+		resume:   newResumers(),
 		index:    newPhoneIndex(opts.Index.Disabled),
 		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
 		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
@@ -189,6 +199,10 @@ func (b *Backend) Close() {
 	b.cache.Close()
 }
 
+// msgCallerBudget is what a token past its share of the store's budget
+// (Options.TokenShare) is told when its answer needed Whatalo.
+const msgCallerBudget = "this token has used its share of the store's Whatalo budget; answers from cache only, try again shortly"
+
 // public wraps err with the short message WAzion may show.
 func public(err error) error {
 	if err == nil {
@@ -208,6 +222,8 @@ func publicError(err error) string {
 		return "timeout: the store did not answer in time"
 	case errors.Is(err, errIndexBuilding):
 		return "phone index still building: new phones are looked up a few at a time, try again shortly"
+	case errors.Is(err, whatalo.ErrCallerBudget):
+		return msgCallerBudget
 	case errors.Is(err, whatalo.ErrRateLimited):
 		return "rate limited: the store's Whatalo API budget is exhausted, try again shortly"
 	case errors.Is(err, whatalo.ErrUnauthorized):

@@ -19,7 +19,7 @@ import (
 // finds the customer, or the email when the phone does not; a mentioned order
 // is described in detail.
 func (b *Backend) CustomerInitialInfo(ctx context.Context, req wazion.Request) (*wazion.InitialInfoResponse, error) {
-	ctx = withTrace(ctx)
+	ctx = b.begin(ctx)
 	phones := append([]string{req.Phone}, req.RelatedPhones...)
 	found, lookupErr := b.customersByPhones(ctx, phones)
 	if len(found) == 0 && req.Email != "" {

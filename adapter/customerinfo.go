@@ -13,7 +13,7 @@ import (
 // matches the phone or a related phone, with recent orders, items, state and
 // abandoned carts.
 func (b *Backend) CustomerInfo(ctx context.Context, req wazion.Request) (*wazion.CustomerInfoResponse, error) {
-	ctx = withTrace(ctx)
+	ctx = b.begin(ctx)
 	phones := append([]string{req.Phone}, req.RelatedPhones...)
 	found, lookupErr := b.customersByPhones(ctx, phones)
 	resp := &wazion.CustomerInfoResponse{Customers: []wazion.Customer{}}

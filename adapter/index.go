@@ -719,11 +719,18 @@ func (b *Backend) Run(ctx context.Context) {
 	defer timer.Stop()
 	var nextRebuild time.Time
 	failures, rebuildFailures := 0, 0
+	var lastTry time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-b.resume.index.wake:
+			// Whatalo answered a lookup while the syncs were failing.
+			if d := woken(o.RefreshInterval, lastTry, time.Now()); d > 0 {
+				timer.Reset(d)
+				continue
+			}
 		}
 		if b.takeIndexLease(ctx) == IndexFollower {
 			// Another replica syncs; read its result.
@@ -750,6 +757,7 @@ func (b *Backend) Run(ctx context.Context) {
 			err = b.refreshIndex(sctx)
 		}
 		release()
+		lastTry = time.Now()
 		if ctx.Err() != nil {
 			return
 		}
@@ -768,6 +776,7 @@ func (b *Backend) Run(ctx context.Context) {
 		switch {
 		case err == nil:
 			failures = 0
+			b.resume.index.succeeded()
 			if full {
 				rebuildFailures = 0
 				nextRebuild = time.Now().Add(o.RebuildInterval)
@@ -791,8 +800,17 @@ func (b *Backend) Run(ctx context.Context) {
 			timer.Reset(o.RefreshInterval)
 		default:
 			failures++
+			if !full {
+				// A refresh is cheap enough to try again as soon as
+				// Whatalo answers; a build keeps its backoff.
+				b.resume.index.failed()
+			}
 			b.index.fail(err)
-			delay := retryDelay(o.RefreshInterval, failures, built)
+			var staleAt time.Time
+			if st := b.index.status(b.now(), o.MaxAge); built && !st.LastSync.IsZero() {
+				staleAt = st.LastSync.Add(o.MaxAge)
+			}
+			delay := resumeDelay(o.RefreshInterval, failures, built, staleAt, b.now())
 			b.log.Warn("phone index sync failed", "build", full, "failures", failures, "retry_in", delay, "err", err)
 			timer.Reset(delay)
 		}

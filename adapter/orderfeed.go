@@ -108,24 +108,38 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
+	var lastTry time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-b.resume.feed.wake:
+			// Whatalo answered a lookup while the feed was failing.
+			if d := woken(every, lastTry, time.Now()); d > 0 {
+				timer.Reset(d)
+				continue
+			}
 		}
 		err := b.pollOrders(ctx)
+		lastTry = time.Now()
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			b.resume.feed.failed()
 			failures++
-			delay := retryDelay(every, failures, b.feed.okAt.Load() != 0)
+			var staleAt time.Time
+			if ok := b.feed.okAt.Load(); ok != 0 {
+				staleAt = time.Unix(0, ok).Add(3 * every)
+			}
+			delay := resumeDelay(every, failures, !staleAt.IsZero(), staleAt, b.now())
 			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", delay, "err", err)
 			timer.Reset(delay)
 			continue
 		}
 		failures = 0
+		b.resume.feed.succeeded()
 		timer.Reset(every)
 	}
 }

@@ -25,7 +25,7 @@ type productPage struct {
 // plain-text descriptions and URLs localised by the customer's phone
 // country.
 func (b *Backend) SearchProducts(ctx context.Context, req wazion.Request) (*wazion.ProductSearch, error) {
-	ctx = withTrace(ctx)
+	ctx = b.begin(ctx)
 	q := strings.TrimSpace(req.Query)
 	out := &wazion.ProductSearch{Products: []wazion.Product{}, Locale: b.locale(req)}
 	if utf8.RuneCountInString(q) < 2 {

@@ -28,7 +28,7 @@ const (
 // query by name, email, phone or order number, except those already on the
 // conversation (its phone and related phones).
 func (b *Backend) FindToJoin(ctx context.Context, req wazion.Request) (*wazion.FindToJoinResponse, error) {
-	ctx = withTrace(ctx)
+	ctx = b.begin(ctx)
 	resp := &wazion.FindToJoinResponse{Customers: []wazion.JoinCustomer{}}
 	q := strings.TrimSpace(req.Query)
 	if utf8.RuneCountInString(q) < 2 {
@@ -59,7 +59,7 @@ func (b *Backend) FindToJoin(ctx context.Context, req wazion.Request) (*wazion.F
 // that have a phone, one per phone, each with up to 3 recent orders fetched
 // in what is left of the budget.
 func (b *Backend) GlobalSearch(ctx context.Context, req wazion.Request) (*wazion.GlobalSearchResponse, error) {
-	ctx = withTrace(ctx)
+	ctx = b.begin(ctx)
 	resp := &wazion.GlobalSearchResponse{Customers: []wazion.GlobalCustomer{}}
 	q := strings.TrimSpace(req.Query)
 	if utf8.RuneCountInString(q) < 2 {

@@ -19,13 +19,17 @@ type traceKey struct{}
 
 // cacheTrace accumulates the cache results of one request.
 type cacheTrace struct {
+	// resume, if set, is told that a lookup was loaded: Whatalo answered
+	// an interactive call.
+	resume *resumers
+
 	mu    sync.Mutex
 	worst string
 }
 
-// withTrace starts a cache trace for one WAzion request.
-func withTrace(ctx context.Context) context.Context {
-	return context.WithValue(ctx, traceKey{}, &cacheTrace{})
+// withTrace starts a cache trace for one WAzion request; resume may be nil.
+func withTrace(ctx context.Context, resume *resumers) context.Context {
+	return context.WithValue(ctx, traceKey{}, &cacheTrace{resume: resume})
 }
 
 // annotateCache records a lookup's cache result on the request.
@@ -33,6 +37,9 @@ func annotateCache(ctx context.Context, result string) {
 	t, _ := ctx.Value(traceKey{}).(*cacheTrace)
 	if t == nil || result == "" {
 		return
+	}
+	if result == cache.ResultMiss && t.resume != nil {
+		t.resume.answered()
 	}
 	t.mu.Lock()
 	if cacheRank[result] > cacheRank[t.worst] {

@@ -20,7 +20,7 @@ func TestCacheTraceKeepsTheWorstResult(t *testing.T) {
 		{[]string{cache.ResultStale, cache.ResultSharedHit}, cache.ResultStale},
 		{[]string{cache.ResultMiss, cache.ResultError, cache.ResultHit}, cache.ResultError},
 	} {
-		ctx := withTrace(context.Background())
+		ctx := withTrace(context.Background(), nil)
 		for _, r := range tt.results {
 			annotateCache(ctx, r)
 		}

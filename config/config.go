@@ -168,7 +168,11 @@ type Store struct {
 	// BackgroundShare is the part of RateLimit the background index sync
 	// may use.
 	BackgroundShare float64 `yaml:"background_share"`
-	WebhookSecret   Secret  `yaml:"webhook_secret"`
+	// TokenShare is the part of RateLimit the Whatalo calls made for one
+	// WAzion token may use; past it that token is answered from the cache
+	// or with an error while the store's other tokens go on.
+	TokenShare    float64 `yaml:"token_share"`
+	WebhookSecret Secret  `yaml:"webhook_secret"`
 	// MoneyDivisor divides every amount Whatalo sends; 1 (major units) unless
 	// a store proves to send minor units (100).
 	MoneyDivisor int          `yaml:"money_divisor"`
@@ -258,6 +262,9 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 	if s.RateLimit, err = envInt(getenv, "WHATALO_RATE_LIMIT"); err != nil {
 		return nil, err
 	}
+	if s.TokenShare, err = envShare(getenv, "WHATALO_TOKEN_SHARE"); err != nil {
+		return nil, err
+	}
 	if c.Server.Margin, err = envDuration(getenv, "WAZION_MARGIN"); err != nil {
 		return nil, err
 	}
@@ -307,6 +314,19 @@ func envInt(getenv func(string) string, name string) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a non-negative whole number", name, v)
 	}
 	return n, nil
+}
+
+// envShare reads a share of a budget; its range is checked by Validate.
+func envShare(getenv func(string) string, name string) (float64, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 1 {
+		return 0, fmt.Errorf("%s: %q is not a share such as 0.33, above 0 and at most 1", name, v)
+	}
+	return f, nil
 }
 
 func envDuration(getenv func(string) string, name string) (time.Duration, error) {
@@ -509,6 +529,7 @@ func (c *Config) applyDefaults() {
 		def(&s.LabelLanguage, wazion.DefaultLanguage)
 		def(&s.MoneyDivisor, adapter.DefaultMoneyDivisor)
 		def(&s.BackgroundShare, whatalo.DefaultBackgroundShare)
+		def(&s.TokenShare, adapter.DefaultTokenShare)
 		def(&s.Orders.Count, adapter.DefaultOrdersCount)
 		def(&s.Orders.WithItems, adapter.DefaultOrdersWithItems)
 		def(&s.AIInfoMax, adapter.DefaultAIInfoMax)
@@ -624,6 +645,9 @@ func (c *Config) Validate() error {
 		if s.BackgroundShare <= 0 || s.BackgroundShare > 1 {
 			bad(field("background_share"), "must be in (0, 1]")
 		}
+		if s.TokenShare <= 0 || s.TokenShare > 1 {
+			bad(field("token_share"), "must be in (0, 1] (1: a token may use the whole rate_limit)")
+		}
 		if s.MoneyDivisor != 1 && s.MoneyDivisor != 100 && s.MoneyDivisor != 1000 {
 			bad(field("money_divisor"), "must be 1, 100 or 1000")
 		}
@@ -677,6 +701,7 @@ var envName = map[string]string{
 	"region":         "DEFAULT_REGION",
 	"label_language": "LABEL_LANGUAGE",
 	"rate_limit":     "WHATALO_RATE_LIMIT",
+	"token_share":    "WHATALO_TOKEN_SHARE",
 	"webhook_secret": "WHATALO_WEBHOOK_SECRET",
 	"internal_notes": "INTERNAL_NOTES",
 	"urls.customer":  "CUSTOMER_URL_TEMPLATE",

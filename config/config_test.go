@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/adapter/redisshare"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
@@ -330,5 +331,39 @@ func TestConsoleConfigErrorsNameTheField(t *testing.T) {
 	_, err = FromEnv(env(map[string]string{"WHATALO_API_KEY": "wk_test_x", "WAZION_TOKEN": "tok-1234567890", "CONSOLE_PASSWORD": "short"}))
 	if err == nil || !strings.Contains(err.Error(), "CONSOLE_PASSWORD: must be at least 12") {
 		t.Errorf("CONSOLE_PASSWORD=short: err = %v", err)
+	}
+}
+
+func TestTokenShare(t *testing.T) {
+	base := map[string]string{"WHATALO_API_KEY": "wk_live_abcdef123456", "WAZION_TOKEN": "tok-1234567890"}
+	c, err := FromEnv(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Stores[0].TokenShare; got != adapter.DefaultTokenShare {
+		t.Errorf("default token_share = %v, want %v", got, adapter.DefaultTokenShare)
+	}
+	base["WHATALO_TOKEN_SHARE"] = "0.5"
+	if c, err = FromEnv(env(base)); err != nil || c.Stores[0].TokenShare != 0.5 {
+		t.Errorf("WHATALO_TOKEN_SHARE=0.5: %v, %v", err, c)
+	}
+	for _, v := range []string{"0", "1.5", "half"} {
+		base["WHATALO_TOKEN_SHARE"] = v
+		if _, err := FromEnv(env(base)); err == nil || !strings.Contains(err.Error(), "WHATALO_TOKEN_SHARE") {
+			t.Errorf("WHATALO_TOKEN_SHARE=%s: err = %v, want it named", v, err)
+		}
+	}
+	store := "stores:\n  - name: a\n    api_key: wk_test_1\n    tokens: [tok-123456789]\n"
+	if c, err := Parse([]byte(store+"    token_share: 0.25\n"), env(nil)); err != nil || c.Stores[0].TokenShare != 0.25 {
+		t.Errorf("token_share: 0.25: %v, %+v", err, c)
+	}
+	for yaml, want := range map[string]string{
+		"    token_share: 2\n":   "stores[0].token_share: must be in (0, 1]",
+		"    token_shares: 1\n":  "stores[0].token_shares: unknown field (did you mean token_share?)",
+		"    token_share: lot\n": "stores[0].token_share",
+	} {
+		if _, err := Parse([]byte(store+yaml), env(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("yaml %q: err = %v, want %q", yaml, err, want)
+		}
 	}
 }

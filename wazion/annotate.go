@@ -44,6 +44,9 @@ func clip(s string, n int) string {
 // the handler knowing about caches.
 type requestInfo struct {
 	id string
+	// caller is the token the request came with; set before the Backend
+	// is called and never changed after.
+	caller *tokenKey
 
 	mu    sync.Mutex
 	notes []slog.Attr
@@ -92,6 +95,24 @@ func RequestID(ctx context.Context) string {
 	}
 	return ""
 }
+
+// Caller identifies the token a WAzion request came with, so that a Backend
+// can bound what each caller spends upstream: two requests with the same
+// token have equal Callers, and a Caller says nothing of the token itself.
+// The zero Caller is no caller.
+type Caller struct{ key *tokenKey }
+
+// CallerFrom returns the Caller of the current WAzion request, or the zero
+// Caller outside a request.
+func CallerFrom(ctx context.Context) Caller {
+	if info, _ := ctx.Value(requestInfoKey{}).(*requestInfo); info != nil {
+		return Caller{key: info.caller}
+	}
+	return Caller{}
+}
+
+// IsZero reports whether c is no caller.
+func (c Caller) IsZero() bool { return c.key == nil }
 
 // finish closes the notes and returns them for the log line.
 func (info *requestInfo) finish() []slog.Attr {

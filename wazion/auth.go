@@ -38,10 +38,11 @@ type Tenant struct {
 	// Backend answers the five endpoints for this store.
 	Backend Backend
 	// RateLimit bounds the requests per second each of the store's tokens
-	// may make to the Backend, with bursts up to RateBurst, so a
-	// misbehaving caller cannot spend the store's upstream budget. Zero
-	// means no bound. Over it, requests get an error answer without a
-	// Backend call.
+	// may make to the Backend, with bursts up to RateBurst, so that a flood
+	// is refused before it costs any work. Zero means no bound. Over it,
+	// requests get an error answer without a Backend call. It counts
+	// requests, not what they cost upstream: a Backend bounds that per
+	// token itself, telling tokens apart by CallerFrom.
 	RateLimit float64
 	RateBurst int
 	// AnswerTTL, when positive, keeps each error-free answer for that long

@@ -68,6 +68,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			return nil
 		}
 		rec.store = st.name
+		rec.info.caller = key
 		req := p.req
 		rec.phone = req.Phone
 		if perr != nil {

@@ -56,8 +56,28 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		route, attempt = cl.route, cl.attempts
 	}
 	p := PriorityFrom(ctx)
+	budget := callerBudgetFrom(ctx)
+	if p != Interactive {
+		budget = nil
+	}
+	if budget != nil {
+		// Before the key's turn, so that a caller past its share never
+		// takes a turn another caller could have used.
+		if !budget.take() {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			t.observer.ObserveLimiterReject(p)
+			t.logger.LogAttrs(ctx, slog.LevelDebug, "whatalo call refused: the caller's share is used up",
+				slog.String("route", route), slog.Int("per_minute", budget.perMinute))
+			return nil, &callerBudgetError{perMinute: budget.perMinute}
+		}
+	}
 	release, err := t.limiter.firstCall(ctx)
 	if err != nil {
+		if budget != nil {
+			budget.refund() // nothing was sent
+		}
 		if req.Body != nil {
 			req.Body.Close()
 		}
@@ -66,6 +86,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	defer release() // after readRateHeaders, which ends the wait of the others
 	waited, err := t.limiter.wait(ctx, p)
 	if err != nil {
+		if budget != nil {
+			budget.refund() // nothing was sent
+		}
 		if req.Body != nil {
 			req.Body.Close()
 		}
@@ -195,7 +218,7 @@ func retryableError(err error, post bool) bool {
 	var authErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	switch {
-	case errors.As(err, &le),
+	case errors.As(err, &le), errors.Is(err, ErrCallerBudget),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr):
 		return false

@@ -13,7 +13,8 @@ import (
 // Each caller still returns ctx.Err() when its own ctx ends first, while the
 // load goes on for the others, detached from the first caller's
 // cancellation but under its deadline (or RefreshTimeout if it had none),
-// until Close.
+// until Close. A load refused for its first caller alone (callerOnly) is
+// not shared: each other caller loads under its own context.
 
 // errClosed ends a shared load that would have started after Close; its
 // callers load on their own goroutine instead.
@@ -34,7 +35,13 @@ func fetchMiss[T any](ctx context.Context, c *Cache, kind, key string, load func
 	if c.isClosed() {
 		r = c.loadHere(ctx, ownKind, k, loadAny, decode)
 	} else {
-		ch := c.group.DoChan(k, func() (any, error) { return c.loadDetached(ctx, ownKind, k, loadAny, decode) })
+		// Set by the load when it is this caller's; read after the result
+		// arrives, which singleflight sends once the load has returned.
+		own := false
+		ch := c.group.DoChan(k, func() (any, error) {
+			own = true
+			return c.loadDetached(ctx, ownKind, k, loadAny, decode)
+		})
 		if c.afterJoin != nil {
 			c.afterJoin()
 		}
@@ -44,7 +51,7 @@ func fetchMiss[T any](ctx context.Context, c *Cache, kind, key string, load func
 			c.Observe(kind, ResultError)
 			return zero, ResultError, ctx.Err()
 		}
-		if errors.Is(r.Err, errClosed) {
+		if errors.Is(r.Err, errClosed) || !own && callerOnly(r.Err) {
 			r = c.loadHere(ctx, ownKind, k, loadAny, decode)
 		}
 	}
@@ -68,6 +75,15 @@ func fetchMiss[T any](ctx context.Context, c *Cache, kind, key string, load func
 	}
 	c.Observe(kind, result)
 	return v, result, nil
+}
+
+// callerOnly reports an error that refused the load for the caller that
+// started it alone, such as its own share of the upstream budget being
+// spent: it says nothing of the others who joined, who load for themselves.
+// Such an error has a CallerOnly method that reports true.
+func callerOnly(err error) bool {
+	var co interface{ CallerOnly() bool }
+	return errors.As(err, &co) && co.CallerOnly()
 }
 
 // loadDetached is the shared load of a miss, run by singleflight on a

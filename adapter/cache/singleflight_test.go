@@ -162,3 +162,55 @@ func TestCacheCanceledCallerStartsNoLoad(t *testing.T) {
 		t.Errorf("load calls = %d, want 0", n)
 	}
 }
+
+// callerRefused is a load refused for its caller alone (its own budget).
+type callerRefused struct{}
+
+func (callerRefused) Error() string    { return "this caller's share is used up" }
+func (callerRefused) CallerOnly() bool { return true }
+
+type callerKey struct{}
+
+// TestCacheCallerOnlyErrorNotShared: a load refused for the caller that
+// started it says nothing of the callers who joined it; they load for
+// themselves, under their own context.
+func TestCacheCallerOnlyErrorNotShared(t *testing.T) {
+	c, _, _ := newTestCache(t, Options{})
+	var joins atomic.Int32
+	firstJoined, release := make(chan struct{}), make(chan struct{})
+	c.afterJoin = func() {
+		switch joins.Add(1) {
+		case 1:
+			close(firstJoined)
+		case 2:
+			close(release) // the second caller has joined the first's load
+		}
+	}
+	load := func(ctx context.Context) (string, error) {
+		if ctx.Value(callerKey{}) == "spent" {
+			<-release
+			return "", fmt.Errorf("load: %w", callerRefused{})
+		}
+		return "value", nil
+	}
+	spent := context.WithValue(context.Background(), callerKey{}, "spent")
+	type answer struct {
+		v   string
+		err error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		v, _, err := Fetch(spent, c, KindPhone, "+5215512345678", load)
+		first <- answer{v, err}
+	}()
+	<-firstJoined
+	v, _, err := Fetch(context.WithValue(context.Background(), callerKey{}, "other"), c, KindPhone, "+5215512345678", load)
+	if err != nil || v != "value" {
+		t.Errorf("the caller that joined got %q, %v; want its own load's value", v, err)
+	}
+	// The refused caller gets its refusal, or the value the other caller
+	// left meanwhile (stale-if-error).
+	if a := <-first; a.v != "value" && !errors.As(a.err, new(callerRefused)) {
+		t.Errorf("the refused caller got %q, %v; want its refusal or the other's value", a.v, a.err)
+	}
+}

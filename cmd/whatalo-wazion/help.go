@@ -19,7 +19,7 @@ type help struct {
 // takes when no --config file is given.
 var configEnv = []string{
 	"WAZION_CONFIG", "WHATALO_API_KEY", "WAZION_TOKEN", "WAZION_TOKEN_HEADER", "WHATALO_BASE_URL",
-	"DEFAULT_REGION", "LABEL_LANGUAGE", "INTERNAL_NOTES", "WHATALO_RATE_LIMIT", "WHATALO_WEBHOOK_SECRET",
+	"DEFAULT_REGION", "LABEL_LANGUAGE", "INTERNAL_NOTES", "WHATALO_RATE_LIMIT", "WHATALO_TOKEN_SHARE", "WHATALO_WEBHOOK_SECRET",
 	"CUSTOMER_URL_TEMPLATE", "ORDER_URL_TEMPLATE", "PRODUCT_URL_TEMPLATE",
 	"WAZION_MARGIN", "WAZION_ANSWER_TTL", "REDIS_URL", "REDIS_EXPECTED_REPLICAS",
 	"LISTEN_ADDR", "TLS_CERT_FILE", "TLS_KEY_FILE", "LOG_LEVEL",
@@ -38,6 +38,7 @@ var envDocs = map[string]string{
 	"LABEL_LANGUAGE":          "language of labels and AI text: es, en, pt, fr, de, it",
 	"INTERNAL_NOTES":          "where orders' internal notes show: panel (default), none, panel_and_ai",
 	"WHATALO_RATE_LIMIT":      "requests per minute allowed on the key (default 90 % of its limit)",
+	"WHATALO_TOKEN_SHARE":     "part of the key's budget one WAzion token may use (default 1/3)",
 	"WHATALO_WEBHOOK_SECRET":  "secret of the Whatalo webhook subscription",
 	"CUSTOMER_URL_TEMPLATE":   "link to a customer ({store_url}, {id})",
 	"ORDER_URL_TEMPLATE":      "link to an order ({store_url}, {id}, {number})",

@@ -166,6 +166,7 @@ func backendOptions(cfg *config.Config, sc config.Store, log *slog.Logger, m *me
 		AIInfoMax:     sc.AIInfoMax,
 		MoneyDivisor:  sc.MoneyDivisor,
 		InternalNotes: adapter.InternalNotes(sc.InternalNotes),
+		TokenShare:    sc.TokenShare,
 		Cache: cache.Options{
 			Disabled: cfg.Cache.Disabled,
 			TTL: map[string]time.Duration{
