@@ -132,12 +132,16 @@ type IndexStatus struct {
 
 // indexedCustomer is a customer as the index holds it, with the keys it is
 // indexed under (kept so an update can remove them). It is compact, for
-// 100,000 customers to fit in a few tens of megabytes: dates as unix
-// nanoseconds, the total as an int64 coefficient when it fits, and no
-// display_contact, which the adapter does not read. Entries are replaced,
-// never modified, once in the index.
+// 100,000 customers to fit in a few tens of megabytes: its six strings end
+// to end in one (one allocation, not six, each rounded up to its size
+// class), dates as unix nanoseconds, the total as an int64 coefficient
+// when it fits, and no display_contact, which the adapter does not read.
+// Entries are replaced, never modified, once in the index.
 type indexedCustomer struct {
-	id, name, email, phone, notes, lastOrderID string
+	// text is id, name, email, phone, notes and last order id end to end;
+	// ends[i] is where the i-th of the first five ends (see field).
+	text string
+	ends [5]uint32
 
 	phoneKey string // canonical phone.Key, "" when the phone does not parse
 	emailKey string // lowercase email, "" when none
@@ -152,16 +156,58 @@ type indexedCustomer struct {
 	spentBig    *whatalo.Money // total_spent when it does not fit spentCoef
 }
 
+// Fields of indexedCustomer.text, in order.
+const (
+	fieldID = iota
+	fieldName
+	fieldEmail
+	fieldPhone
+	fieldNotes
+	fieldLastOrderID
+)
+
+// field returns the i-th string of e.text.
+func (e *indexedCustomer) field(i int) string {
+	start, end := uint32(0), uint32(len(e.text))
+	if i > 0 {
+		start = e.ends[i-1]
+	}
+	if i < len(e.ends) {
+		end = e.ends[i]
+	}
+	return e.text[start:end]
+}
+
+func (e *indexedCustomer) id() string          { return e.field(fieldID) }
+func (e *indexedCustomer) name() string        { return e.field(fieldName) }
+func (e *indexedCustomer) email() string       { return e.field(fieldEmail) }
+func (e *indexedCustomer) phone() string       { return e.field(fieldPhone) }
+func (e *indexedCustomer) notes() string       { return e.field(fieldNotes) }
+func (e *indexedCustomer) lastOrderID() string { return e.field(fieldLastOrderID) }
+
 // compact copies c into an entry without its keys (see withKeys).
 func compact(c *whatalo.Customer) *indexedCustomer {
 	e := &indexedCustomer{
-		id: c.ID, name: c.Name, email: c.Email, phone: c.Phone, notes: c.Notes, lastOrderID: c.LastOrderID,
 		created:     nanos(c.CreatedAt),
 		updated:     nanos(c.UpdatedAt),
 		ordersCount: int32(min(max(c.OrdersCount, 0), 1<<31-1)),
 		hasEmail:    c.HasEmail,
 		hasPhone:    c.HasPhone,
 	}
+	fields := [...]string{c.ID, c.Name, c.Email, c.Phone, c.Notes, c.LastOrderID}
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, f := range fields {
+		b.WriteString(f)
+		if i < len(e.ends) {
+			e.ends[i] = uint32(b.Len())
+		}
+	}
+	e.text = b.String()
 	if c.LastOrderAt != nil {
 		e.lastOrderAt = nanos(*c.LastOrderAt)
 	}
@@ -176,15 +222,15 @@ func compact(c *whatalo.Customer) *indexedCustomer {
 
 // withKeys computes the entry's phone key (in region) and email key.
 func (e *indexedCustomer) withKeys(region string) *indexedCustomer {
-	e.emailKey = strings.ToLower(strings.TrimSpace(e.email))
+	e.emailKey = strings.ToLower(strings.TrimSpace(e.email()))
 	e.phoneKey = ""
-	if e.phone != "" {
+	if p := e.phone(); p != "" {
 		// Not through the Backend's Normalizer: a sync reads every
 		// customer once, and would only push out the phones in use.
-		if e164, err := phone.Normalize(e.phone, region); err == nil {
+		if e164, err := phone.Normalize(p, region); err == nil {
 			e.phoneKey = phone.Key(e164)
-			if e.phoneKey == e.phone {
-				e.phoneKey = e.phone // share the bytes
+			if e.phoneKey == p {
+				e.phoneKey = p // share the bytes
 			}
 		}
 	}
@@ -199,8 +245,7 @@ func newIndexed(c whatalo.Customer, region string) *indexedCustomer {
 // sameData reports whether o holds the same customer data as e (keys
 // aside), so a rebuild can keep e instead of normalising its phone again.
 func (e *indexedCustomer) sameData(o *indexedCustomer) bool {
-	return e.id == o.id && e.name == o.name && e.email == o.email && e.phone == o.phone &&
-		e.notes == o.notes && e.lastOrderID == o.lastOrderID &&
+	return e.text == o.text && e.ends == o.ends &&
 		e.created == o.created && e.updated == o.updated && e.lastOrderAt == o.lastOrderAt &&
 		e.ordersCount == o.ordersCount && e.hasEmail == o.hasEmail && e.hasPhone == o.hasPhone &&
 		e.spent().Equal(o.spent().Decimal)
@@ -216,7 +261,7 @@ func (e *indexedCustomer) spent() whatalo.Money {
 // customer returns the entry as a customer of the client's type.
 func (e *indexedCustomer) customer() whatalo.Customer {
 	c := whatalo.Customer{
-		ID: e.id, Name: e.name, Email: e.email, Phone: e.phone, Notes: e.notes, LastOrderID: e.lastOrderID,
+		ID: e.id(), Name: e.name(), Email: e.email(), Phone: e.phone(), Notes: e.notes(), LastOrderID: e.lastOrderID(),
 		HasEmail: e.hasEmail, HasPhone: e.hasPhone,
 		CreatedAt: fromNanos(e.created), UpdatedAt: fromNanos(e.updated),
 		OrdersCount: int(e.ordersCount), TotalSpent: e.spent(),
@@ -322,16 +367,16 @@ func newIndexData(n int) *indexData {
 
 // put stores e, replacing the customer with its id and that one's keys.
 func (d *indexData) put(e *indexedCustomer) {
-	if old := d.customers[e.id]; old != nil {
+	if old := d.customers[e.id()]; old != nil {
 		if old.phoneKey == e.phoneKey && old.emailKey == e.emailKey {
-			d.customers[e.id] = e
+			d.customers[e.id()] = e
 			return
 		}
 		d.unlink(old)
 	}
-	d.customers[e.id] = e
-	d.byPhone.add(e.phoneKey, e.id)
-	d.byEmail.add(e.emailKey, e.id)
+	d.customers[e.id()] = e
+	d.byPhone.add(e.phoneKey, e.id())
+	d.byEmail.add(e.emailKey, e.id())
 }
 
 // remove drops the customer id, if held, and returns it.
@@ -345,8 +390,8 @@ func (d *indexData) remove(id string) *indexedCustomer {
 }
 
 func (d *indexData) unlink(e *indexedCustomer) {
-	d.byPhone.del(e.phoneKey, e.id)
-	d.byEmail.del(e.emailKey, e.id)
+	d.byPhone.del(e.phoneKey, e.id())
+	d.byEmail.del(e.emailKey, e.id())
 }
 
 func (d *indexData) keys() int { return d.byPhone.len() + d.byEmail.len() }
@@ -435,13 +480,13 @@ func (ix *phoneIndex) idsByPhone(key string) []string {
 func (ix *phoneIndex) upsert(e *indexedCustomer) (old *indexedCustomer, stored bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	old = ix.data.customers[e.id]
+	old = ix.data.customers[e.id()]
 	if newer(old, e) {
 		return old, false
 	}
 	ix.data.put(e)
 	ix.version++
-	ix.journalLocked(e.id, journalEntry{e: e})
+	ix.journalLocked(e.id(), journalEntry{e: e})
 	return old, true
 }
 
@@ -509,7 +554,7 @@ func (ix *phoneIndex) merge(es []*indexedCustomer, watermark, now time.Time) []c
 	defer ix.mu.Unlock()
 	var changes []cacheChange
 	for _, e := range es {
-		old := ix.data.customers[e.id]
+		old := ix.data.customers[e.id()]
 		if newer(old, e) {
 			continue
 		}
@@ -610,7 +655,7 @@ func (ch cacheChange) keys() (phones, emails [2]string) {
 // changeOf describes replacing old by e, or reports that nothing a lookup
 // shows changed.
 func changeOf(old, e *indexedCustomer) (cacheChange, bool) {
-	ch := cacheChange{id: e.id, old: old, e: e}
+	ch := cacheChange{id: e.id(), old: old, e: e}
 	if old == nil {
 		return ch, true
 	}
@@ -918,7 +963,7 @@ func (b *Backend) recheckMissing(ctx context.Context, d *indexData, region strin
 	}
 	for _, held := range missing {
 		cctx, cancel := context.WithTimeout(ctx, indexPageTimeout)
-		c, _, err := b.client.Customers.Get(cctx, held.id)
+		c, _, err := b.client.Customers.Get(cctx, held.id())
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -927,7 +972,7 @@ func (b *Backend) recheckMissing(ctx context.Context, d *indexData, region strin
 		case err != nil:
 			d.put(held)
 		default:
-			c.ID = held.id
+			c.ID = held.id()
 			d.put(b.index.reuse(compact(c), region))
 		}
 	}
@@ -954,7 +999,7 @@ func (ix *phoneIndex) missingFrom(d *indexData) []*indexedCustomer {
 // normalising their phones; otherwise e with its keys.
 func (ix *phoneIndex) reuse(e *indexedCustomer, region string) *indexedCustomer {
 	ix.mu.RLock()
-	held := ix.data.customers[e.id]
+	held := ix.data.customers[e.id()]
 	same := held != nil && ix.region == region && held.sameData(e)
 	ix.mu.RUnlock()
 	if same {

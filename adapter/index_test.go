@@ -622,7 +622,7 @@ func buildIxData(n int) (*indexData, uint64) {
 	for i := range n {
 		c := ixCustomer(i)
 		e := compact(&c)
-		e.emailKey = strings.ToLower(e.email)
+		e.emailKey = strings.ToLower(e.email())
 		e.phoneKey = ixPhoneKey(i)
 		d.put(e)
 	}

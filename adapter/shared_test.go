@@ -687,9 +687,9 @@ func TestIndexSnapshotRoundTrip(t *testing.T) {
 		t.Fatalf("meta %+v with %d customers, want v1, DO, %d", got, len(d.customers), len(entries))
 	}
 	for _, e := range entries {
-		h := d.customers[e.id]
+		h := d.customers[e.id()]
 		if h == nil || !h.sameData(e) || h.phoneKey != e.phoneKey || h.emailKey != e.emailKey {
-			t.Errorf("customer %s did not survive the snapshot", e.id)
+			t.Errorf("customer %s did not survive the snapshot", e.id())
 		}
 	}
 	if _, _, err := e.b.decodeSnapshot([]byte("not gzip")); err == nil {

@@ -28,7 +28,9 @@
 //     where Whatalo cannot have acted on it. Work that can wait for the
 //     key's reset says so: RateLimitWait (ratelimit_wait.go) waits out 429s
 //     and Limiter refusals around any call, and WaitOutRateLimits does it
-//     for each page of a walk (Pages, All: pages.go).
+//     for each page of a walk (Pages, All: pages.go; Customers.Stream,
+//     which decodes a page one customer at a time for walks over a whole
+//     store: stream.go).
 //   - The API key goes only in the X-API-Key header; it never appears in logs
 //     or errors, and redirects are not followed so it cannot leak to another
 //     host.

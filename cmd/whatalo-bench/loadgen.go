@@ -29,9 +29,14 @@ const (
 // the bench's process, costs more CPU per request than wrk, and on a small
 // machine it can cap both sides near the same rate, so the throughput
 // ratio then says more about the generator than the servers.
-const vegetaCaveat = "closed-loop rounds ran on vegeta (wrk not found on PATH; on Debian `apt-get install wrk`): " +
-	"vegeta spends more CPU per request than wrk and on a small machine caps both sides near the same rate, " +
+const vegetaCaveat = "vegeta spends more CPU per request than wrk and on a small machine caps both sides near the same rate, " +
 	"so the throughput ratio understates the gap; CPU per request is the steadier figure"
+
+// Why the closed-loop rounds ran on vegeta, before vegetaCaveat.
+const (
+	vegetaNoWrk = "closed-loop rounds ran on vegeta (wrk not found on PATH; on Debian `apt-get install wrk`): "
+	vegetaAsked = "closed-loop rounds ran on vegeta (--generator vegeta): "
+)
 
 // generator runs the closed-loop rounds: wrk when installed, else vegeta
 // in a subprocess (the bench's own binary, with loadCommand).
@@ -56,7 +61,10 @@ func pickGenerator(want string, lookPath func(string) (string, error), selfBin, 
 			return nil, fmt.Errorf("--generator wrk: %w", err)
 		}
 	}
-	g.name, g.caveat = genVegeta, vegetaCaveat
+	g.name, g.caveat = genVegeta, vegetaNoWrk+vegetaCaveat
+	if want == genVegeta {
+		g.caveat = vegetaAsked + vegetaCaveat
+	}
 	return g, nil
 }
 

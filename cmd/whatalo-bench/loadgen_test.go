@@ -85,7 +85,10 @@ func TestPickGenerator(t *testing.T) {
 	if g, err := pickGenerator(genAuto, missing, "/self", t.TempDir()); err != nil || g.name != genVegeta || g.caveat == "" {
 		t.Errorf("auto without wrk: %+v, %v; want vegeta with its caveat", g, err)
 	}
-	if g, err := pickGenerator(genVegeta, found, "/self", t.TempDir()); err != nil || g.name != genVegeta {
+	if g, err := pickGenerator(genAuto, missing, "/self", t.TempDir()); err != nil || !strings.Contains(g.caveat, "wrk not found") {
+		t.Errorf("auto without wrk: caveat %q does not say wrk is missing (%v)", g.caveat, err)
+	}
+	if g, err := pickGenerator(genVegeta, found, "/self", t.TempDir()); err != nil || g.name != genVegeta || strings.Contains(g.caveat, "not found") {
 		t.Errorf("vegeta asked for: %+v, %v", g, err)
 	}
 	if _, err := pickGenerator(genWrk, missing, "/self", t.TempDir()); !errors.Is(err, exec.ErrNotFound) {
