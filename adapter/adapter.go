@@ -162,7 +162,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		log:      log.With("store", opts.Name),
 		now:      opts.Now,
 		index:    newPhoneIndex(opts.Index.Disabled),
-		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
+		webhooks: newDeliverySet(2*maxDeliveries, deliveryTTL), // an id and a signature each
 		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
 		replica:  opts.Shared.Replica,
 	}

@@ -39,8 +39,9 @@ const (
 
 // Bounds of webhook bookkeeping.
 const (
-	// deliveryTTL and maxDeliveries bound the delivery ids remembered for
-	// deduplication. Whatalo retries within seconds; a day is generous.
+	// deliveryTTL and maxDeliveries bound the deliveries remembered for
+	// deduplication (each by its id and by what its signature covers).
+	// Whatalo retries within seconds; a day is generous.
 	deliveryTTL   = 24 * time.Hour
 	maxDeliveries = 50_000
 	// maxDeliveryID bounds the id kept; longer ids are kept by their hash.
