@@ -179,7 +179,7 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		callers:  newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
 		resume:   newResumers(),
 		index:    newPhoneIndex(opts.Index.Disabled),
-		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
+		webhooks: newDeliverySet(2*maxDeliveries, deliveryTTL), // an id and a signature each
 		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
 		replica:  opts.Shared.Replica,
 	}

@@ -21,6 +21,11 @@ const (
 	maxCartAge       = 30 * 24 * time.Hour
 	maxCartPhones    = 10000
 	maxCompletions   = maxCartPhones
+	// cartsRecheck is how long a phone's carts read from the WebhookStore
+	// are answered from memory: the bus brings the other replicas'
+	// changes, and a message it lost is read at the next check, so that a
+	// side panel costs the store a call a minute per phone at most.
+	cartsRecheck = time.Minute
 )
 
 // Cart is an abandoned checkout, as the checkout.abandoned webhook tells it.
@@ -44,8 +49,12 @@ type carts struct {
 	done   *simplelru.LRU[string, time.Time] // checkout id -> completed at
 }
 
-// phoneCarts holds one phone's carts, newest first.
-type phoneCarts struct{ list []Cart }
+// phoneCarts holds one phone's carts, newest first, and when they were
+// last merged with the WebhookStore's (zero: never).
+type phoneCarts struct {
+	list    []Cart
+	checked time.Time
+}
 
 func newCarts() *carts {
 	phones, _ := simplelru.NewLRU[string, *phoneCarts](maxCartPhones, nil) // fails only for a size < 1
@@ -84,14 +93,31 @@ func (cs *carts) clear(key string) {
 	cs.phones.Remove(key)
 }
 
-// get returns a phone's carts younger than maxCartAge, newest first.
-func (cs *carts) get(key string, now time.Time) []Cart {
+// lookup returns a phone's carts younger than maxCartAge, newest first,
+// and reports whether they were merged with the WebhookStore's less than
+// cartsRecheck ago.
+func (cs *carts) lookup(key string, now time.Time) ([]Cart, bool) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	pc, _ := cs.phones.Peek(key)
 	if pc == nil {
-		return nil
+		return nil, false
 	}
+	return youngCarts(pc.list, now), !pc.checked.IsZero() && now.Sub(pc.checked) < cartsRecheck
+}
+
+// merged records the carts read from the WebhookStore beside a phone's,
+// checked at now; an empty result is kept too, so that the phone is not
+// read again before cartsRecheck.
+func (cs *carts) merged(key string, stored []Cart, now time.Time) []Cart {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	pc, ok := cs.phones.Peek(key)
+	if !ok {
+		pc = &phoneCarts{}
+		cs.phones.Add(key, pc)
+	}
+	pc.list, pc.checked = mergeCarts(stored, pc.list), now
 	return youngCarts(pc.list, now)
 }
 
@@ -136,7 +162,7 @@ func (b *Backend) recordCart(key string, c Cart, shared bool) {
 	if st == nil || !shared {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*webhookStoreTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
 	defer cancel()
 	list := mergeCarts(b.storedCarts(ctx, key), []Cart{c})
 	raw, err := json.Marshal(list)
@@ -225,22 +251,32 @@ func (b *Backend) storedCarts(ctx context.Context, key string) []Cart {
 }
 
 // cartsOf is a phone's carts: this replica's, with those of the
-// WebhookStore (recorded by another replica or before a restart), less
-// those of checkouts this replica knows completed.
+// WebhookStore (recorded by another replica or before a restart) read at
+// most every cartsRecheck, less those of checkouts this replica knows
+// completed.
 func (b *Backend) cartsOf(key string) []Cart {
 	now := b.now()
-	list := b.carts.get(key, now)
-	if b.opts.Shared.Webhooks == nil {
+	list, checked := b.carts.lookup(key, now)
+	st := b.opts.Shared.Webhooks
+	if st == nil || checked {
 		return list
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
 	defer cancel()
-	stored := youngCarts(b.storedCarts(ctx, key), now)
+	raw, err := st.ReadState(ctx, cartsKey(key))
+	if err != nil {
+		b.log.Debug("read abandoned carts from the shared store; this replica's answer", "err", err)
+		return list
+	}
+	var stored []Cart
+	if raw != nil && json.Unmarshal(raw, &stored) != nil {
+		stored = nil
+	}
 	stored = slices.DeleteFunc(stored, func(c Cart) bool {
 		done, ok := b.carts.completedAt(c.ID, now)
 		return c.ID != "" && ok && !done.Before(c.Date)
 	})
-	return mergeCarts(stored, list)
+	return b.carts.merged(key, stored, now)
 }
 
 // abandonedCarts returns the customer's carts in WAzion's shape.

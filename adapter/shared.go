@@ -85,8 +85,12 @@ type SharedOptions struct {
 const busTimeout = 500 * time.Millisecond
 
 // webhookStoreTimeout bounds one call to the WebhookStore, on a webhook's
-// path or a side panel's: past it, this process's memory answers.
-const webhookStoreTimeout = 100 * time.Millisecond
+// path or a side panel's, past which this process's memory answers. It is
+// a backstop: Redis' own call timeout (redis.timeout, at most 1 s) is
+// shorter, and unlike a deadline set here it makes the calls that follow a
+// failure fail at once, so a hung Redis delays a webhook once, not at each
+// call.
+const webhookStoreTimeout = time.Second
 
 // newReplicaName is a random name for a replica, unique enough to tell
 // replicas apart on a bus.

@@ -39,8 +39,9 @@ const (
 
 // Bounds of webhook bookkeeping.
 const (
-	// deliveryTTL and maxDeliveries bound the delivery ids remembered for
-	// deduplication. Whatalo retries within seconds; a day is generous.
+	// deliveryTTL and maxDeliveries bound the deliveries remembered for
+	// deduplication (each by its id and by what its signature covers).
+	// Whatalo retries within seconds; a day is generous.
 	deliveryTTL   = 24 * time.Hour
 	maxDeliveries = 50_000
 	// maxDeliveryID bounds the id kept; longer ids are kept by their hash.
@@ -278,11 +279,14 @@ func (b *Backend) planCustomer(d delivery) (func() string, error) {
 		c, known := b.knownCustomer(wc.ID)
 		switch {
 		case version.IsZero() && d.legacy:
+			// Nothing tells how old it is, and it may be replayed for
+			// ever: Whatalo says what the customer is now.
 			if !d.remote {
 				b.refresher.add(wc.ID)
 			}
 			return WebhookIgnored
 		case version.IsZero() || !known:
+			// Nothing to compare with: applied, as before versions.
 		case c.UpdatedAt.After(version), d.legacy && c.UpdatedAt.Equal(version):
 			return WebhookIgnored
 		}
@@ -335,10 +339,11 @@ func (b *Backend) storeCustomer(c whatalo.Customer) {
 }
 
 // planOrder drops the cached orders of the order's customer and refreshes
-// the customer's totals in the background. An older-scheme delivery does so
-// only when newer than the order's version held (its updated_at, else when
-// the event occurred): replayed, it would spend the store's budget on
-// fetches that change nothing.
+// the customer's totals in the background. The order's version is its
+// updated_at, else when the event occurred: an event older than the version
+// webhooks last told changes nothing, and an older-scheme one must be newer
+// than it, since replayed it would spend the store's budget on fetches that
+// change nothing.
 func (b *Backend) planOrder(d delivery) (func() string, error) {
 	o, err := d.ReadOrder()
 	if err != nil {
@@ -665,11 +670,11 @@ func newVersionSet(capacity int, ttl time.Duration) *versionSet {
 }
 
 // newer records version as id's when it is newer than the one held, and
-// reports whether the event is to be applied: unless strict, when no newer
-// version is held or the event tells none; with strict (an event that never goes stale), only when
-// no version is held or version is newer than it, so that without a version
-// the event applies only to an id never told of. An empty id is always
-// applied.
+// reports whether the event is to be applied. Unless strict: when no newer
+// version is held, or the event tells none. With strict (an event that
+// never goes stale): only when no version is held or version is newer than
+// it, so that an event without a version applies only to an id never told
+// of. An empty id is always applied.
 func (s *versionSet) newer(id string, version time.Time, strict bool, now time.Time) bool {
 	if id == "" {
 		return true
