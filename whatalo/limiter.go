@@ -113,7 +113,8 @@ type Limiter struct {
 	reset       time.Time
 	reserved    int           // ReserveShare holders
 	probing     bool          // the first call is out, before a count was seen
-	probeDone   chan struct{} // closed when that call ends
+	probeSince  time.Time     // when it went
+	probeDone   chan struct{} // closed when it ends
 
 	// shared, when set by SetShared, is asked after the local bucket.
 	shared atomic.Pointer[sharedBudget]
@@ -250,9 +251,11 @@ func (l *Limiter) countFirstWindow(remaining, limit int, now time.Time) {
 
 // firstCall makes a call through a Client wait, until Whatalo's count of
 // the key is known, for the call before it to end, so that a new process
-// spends one call, not a burst, on a window it knows nothing of. release
-// ends the call's part: when it ended without a count (an error, no
-// headers) the next call goes.
+// spends one call, not a burst, on a window it knows nothing of. A first
+// call that has not ended after firstCallPatience (a hung upstream) lets
+// the next one go, so that it does not hold every other caller to its own
+// timeout. release ends the call's part: when it ended without a count (an
+// error, no headers) the next call goes.
 func (l *Limiter) firstCall(ctx context.Context) (release func(), err error) {
 	for {
 		l.mu.Lock()
@@ -260,25 +263,38 @@ func (l *Limiter) firstCall(ctx context.Context) (release func(), err error) {
 			l.mu.Unlock()
 			return func() {}, nil
 		}
-		if !l.probing {
-			l.probing = true
+		now := time.Now()
+		if !l.probing || now.Sub(l.probeSince) >= firstCallPatience {
+			l.endProbeLocked() // wakes the others to wait for this call
+			l.probing, l.probeSince = true, now
 			l.probeDone = make(chan struct{})
+			done := l.probeDone
 			l.mu.Unlock()
 			return func() {
 				l.mu.Lock()
-				l.endProbeLocked()
+				if l.probeDone == done {
+					l.endProbeLocked()
+				}
 				l.mu.Unlock()
 			}, nil
 		}
-		done := l.probeDone
+		done, patience := l.probeDone, l.probeSince.Add(firstCallPatience).Sub(now)
 		l.mu.Unlock()
+		t := time.NewTimer(patience)
 		select {
 		case <-done:
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return nil, ctx.Err()
 		}
+		t.Stop()
 	}
 }
+
+// firstCallPatience is how long the calls after a new Limiter's first one
+// wait for its answer before the next goes anyway.
+const firstCallPatience = time.Second
 
 func (l *Limiter) endProbeLocked() {
 	if l.probing {
@@ -292,21 +308,31 @@ func (l *Limiter) endProbeLocked() {
 // lookups fall back to Whatalo's search until it ends): until release, the
 // Limiter's interactive calls are held to the rest of the budget, leaving
 // the share's turns to background calls however many interactive calls
-// queue. Reservations nest; release is idempotent. Without a separate
-// share (a share of 1) it reserves nothing.
+// queue. With a shared budget that holds reservations (SharedReserver),
+// every replica's interactive calls leave the share too. Reservations
+// nest; release is idempotent. Without a separate share (a share of 1) it
+// reserves nothing.
 func (l *Limiter) ReserveShare() (release func()) {
 	if l.share >= 1 {
 		return func() {}
 	}
 	l.mu.Lock()
 	l.reserved++
+	first := l.reserved == 1
 	l.mu.Unlock()
+	if first {
+		l.reserveShared(true)
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			l.mu.Lock()
 			l.reserved--
+			last := l.reserved == 0
 			l.mu.Unlock()
+			if last {
+				l.reserveShared(false)
+			}
 		})
 	}
 }

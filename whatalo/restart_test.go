@@ -81,3 +81,63 @@ func runProcess(t *testing.T, srv *whatalotest.Server, perMinute int, life time.
 	wg.Wait()
 	return ok
 }
+
+// TestNewLimiterSendsTheFirstCallAlone: a new Limiter lets its first call
+// go alone and sets its bucket from the answer's count, which here says
+// another process spent the window: the calls queued behind it then wait
+// for the refill instead of bursting. A first call that hangs holds the
+// others only a moment.
+func TestNewLimiterSendsTheFirstCallAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)))
+		srv := whatalotest.NewMemoryServer(t, nil, whatalotest.WithRateLimit(60))
+		before := newRestartClient(t, srv, 60)
+		for range 50 { // the window's calls of the process before
+			if _, _, err := before.Store.Get(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		c := newRestartClient(t, srv, 60)
+		var wg sync.WaitGroup
+		for range 6 { // a burst of 6 would be allowed to a full bucket
+			wg.Go(func() {
+				if _, _, err := c.Store.Get(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		// 60/min is a burst of 6 and 0.9/s: after the first call, the
+		// bucket starts one turn short of empty.
+		if el := time.Since(start); el < 5*time.Second {
+			t.Errorf("6 calls after a spent window took %s; the new bucket let a burst through", el)
+		}
+
+		hung := whatalotest.NewMemoryServer(t, nil)
+		hung.SetFaults(whatalotest.Faults{Hang: true, Routes: []string{"GET /v1/customers"}})
+		c = newRestartClient(t, hung, 60)
+		hangCtx, endHang := context.WithCancel(context.Background())
+		wg.Go(func() { _, _, _ = c.Customers.List(hangCtx, nil) })
+		time.Sleep(time.Millisecond)
+		start = time.Now()
+		if _, _, err := c.Store.Get(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("a call behind a hung first call waited %s", el)
+		}
+		endHang()
+		wg.Wait()
+	})
+}
+
+func newRestartClient(t *testing.T, srv *whatalotest.Server, perMinute int) *whatalo.Client {
+	t.Helper()
+	c, err := whatalo.NewClient(srv.APIKey, whatalo.WithBaseURL(srv.APIURL), whatalo.WithHTTPClient(srv.Client()),
+		whatalo.WithLimiter(whatalo.NewLimiter(perMinute, whatalo.DefaultBackgroundShare)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

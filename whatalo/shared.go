@@ -24,6 +24,44 @@ type SharedLimiter interface {
 	Charge(ctx context.Context, n int) error
 }
 
+// SharedReserver is a SharedLimiter that can also hold the background
+// share for every replica, as ReserveShare holds it in one process: while
+// one replica's background work holds it, the interactive calls of all of
+// them keep to the rest of the shared budget. A Limiter whose SharedLimiter
+// is one tells it of its reservations. Both calls are best effort: a hold
+// that could not be recorded only leaves the share unprotected.
+type SharedReserver interface {
+	// Reserve starts this replica's hold on the share. The implementation
+	// keeps it while this replica makes background calls and lets it
+	// lapse if the replica stops (dies) without Unreserve.
+	Reserve(ctx context.Context) error
+	// Unreserve ends this replica's hold.
+	Unreserve(ctx context.Context) error
+}
+
+// sharedReserveTimeout bounds telling the shared budget of a reservation.
+const sharedReserveTimeout = 2 * time.Second
+
+// reserveShared tells the shared budget, if it holds reservations, that
+// this process's first reservation began (held) or its last one ended.
+func (l *Limiter) reserveShared(held bool) {
+	sh := l.shared.Load()
+	if sh == nil {
+		return
+	}
+	r, ok := sh.s.(SharedReserver)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedReserveTimeout)
+	defer cancel()
+	if held {
+		_ = r.Reserve(ctx)
+	} else {
+		_ = r.Unreserve(ctx)
+	}
+}
+
 // DefaultSharedRetry is how long after a failure a Limiter asks its shared
 // budget again, unless SharedOptions.RetryAfter says otherwise.
 const DefaultSharedRetry = time.Second

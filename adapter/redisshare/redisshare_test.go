@@ -634,3 +634,39 @@ func TestWebhookStateTTLsMatchTheMemoryBounds(t *testing.T) {
 		t.Errorf("keys by kind = %v", seen)
 	}
 }
+
+func TestLimiterReserveKeepsTheShareFromOtherReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	// 100 per 10 s: a burst of 10 and 9/s; the share half of both.
+	leader := newClient(t, srv, "t9:").limiter("wk_test_hold", 100, 0.5, 10*time.Second)
+	follower := newClient(t, srv, "t9:").limiter("wk_test_hold", 100, 0.5, 10*time.Second)
+	ctx := context.Background()
+	if err := leader.Reserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The follower's lookups push eight times as hard as the leader's
+	// build. Without the hold the build gets 0 or 1 of the 28 turns in 2 s;
+	// with it, most of its share's 14 (5 at once, 4.5/s): a turn the share
+	// gives that the whole budget then refuses is lost, as Allow does not
+	// queue.
+	var bg, fg []time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() { bg = hammer(leader, whatalo.Background, 1, 2*time.Second) })
+	wg.Go(func() { fg = hammer(follower, whatalo.Interactive, 8, 2*time.Second) })
+	wg.Wait()
+	t.Logf("while held: background %d turns, interactive %d in 2 s", len(bg), len(fg))
+	if len(bg) < 7 {
+		t.Errorf("background got %d turns in 2 s while holding the share, want at least half its 14", len(bg))
+	}
+	if n := len(bg) + len(fg); n > 10+18+1 {
+		t.Errorf("%d turns in 2 s, over the budget's 28", n)
+	}
+
+	if err := leader.Unreserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(follower.holdCheck() + 2*time.Second) // the follower reads the hold again; the buckets refill
+	if fg = hammer(follower, whatalo.Interactive, 8, 500*time.Millisecond); len(fg) < 10 {
+		t.Errorf("interactive got %d turns in 500 ms after the hold ended, want the whole burst, 10", len(fg))
+	}
+}
