@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -167,5 +168,22 @@ func TestParsePublicURL(t *testing.T) {
 		if _, err := parsePublicURL(raw); err == nil {
 			t.Errorf("parsePublicURL(%q) accepted", raw)
 		}
+	}
+}
+
+func TestGCDefaultLeavesGOGCToTheEnvironment(t *testing.T) {
+	was := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(was)
+	if setGCDefault(func(k string) (string, bool) { return "200", k == "GOGC" }) {
+		t.Error("set the collector's target although GOGC was set")
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set the target became %d, want it left at 100", got)
+	}
+	if !setGCDefault(func(string) (string, bool) { return "", false }) {
+		t.Error("left the collector's target without GOGC")
+	}
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("without GOGC the target is %d, want %d", got, defaultGCPercent)
 	}
 }
