@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -99,10 +100,12 @@ type Backend struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	index     *phoneIndex
-	running   atomic.Bool // Run is active
-	webhooks  *deliverySet
-	refresher *customerRefresher
+	index         *phoneIndex
+	running       atomic.Bool // Run is active
+	firstSync     chan struct{}
+	firstSyncOnce sync.Once
+	webhooks      *deliverySet
+	refresher     *customerRefresher
 
 	// With other replicas (Options.Shared).
 	replica     string
@@ -152,17 +155,18 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Backend{
-		client:   client,
-		opts:     opts,
-		cache:    cache.New(opts.Cache),
-		carts:    newCarts(),
-		phones:   phone.NewNormalizer(phone.Options{}),
-		labels:   wazion.LabelsFor(opts.Language),
-		log:      log.With("store", opts.Name),
-		now:      opts.Now,
-		index:    newPhoneIndex(opts.Index.Disabled),
-		webhooks: newDeliverySet(maxDeliveries, deliveryTTL),
-		replica:  opts.Shared.Replica,
+		client:    client,
+		opts:      opts,
+		cache:     cache.New(opts.Cache),
+		carts:     newCarts(),
+		phones:    phone.NewNormalizer(phone.Options{}),
+		labels:    wazion.LabelsFor(opts.Language),
+		log:       log.With("store", opts.Name),
+		now:       opts.Now,
+		index:     newPhoneIndex(opts.Index.Disabled),
+		firstSync: make(chan struct{}),
+		webhooks:  newDeliverySet(maxDeliveries, deliveryTTL),
+		replica:   opts.Shared.Replica,
 	}
 	b.refresher = newCustomerRefresher(whatalo.WithPriority(context.Background(), whatalo.Background),
 		refreshWorkers, maxPendingRefreshes, b.refreshCustomer)

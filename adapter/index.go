@@ -367,10 +367,22 @@ type phoneIndex struct {
 	lastErr   string
 	journal   map[string]journalEntry // non-nil while a build runs
 	version   uint64                  // counts changes to data, for sharing it
+	// ready is closed when built first becomes true, so that work waiting
+	// for the index (the order feed) sleeps instead of polling.
+	ready chan struct{}
 }
 
 func newPhoneIndex(disabled bool) *phoneIndex {
-	return &phoneIndex{disabled: disabled, data: newIndexData(0)}
+	return &phoneIndex{disabled: disabled, data: newIndexData(0), ready: make(chan struct{})}
+}
+
+// markBuiltLocked records that the index holds a whole build. Callers hold
+// mu for writing.
+func (ix *phoneIndex) markBuiltLocked() {
+	if !ix.built {
+		close(ix.ready)
+	}
+	ix.built = true
 }
 
 // freshLocked reports whether lookups may use the index. Callers hold mu.
@@ -490,7 +502,7 @@ func (ix *phoneIndex) swap(d *indexData, region string, watermark, now time.Time
 	ix.journal = nil
 	ix.data = d
 	ix.version++
-	ix.built = true
+	ix.markBuiltLocked()
 	ix.region = region
 	ix.watermark = watermark
 	ix.lastSync = now
@@ -682,9 +694,11 @@ func (b *Backend) Run(ctx context.Context) {
 		defer alongside(ctx, &b.feedRunning, b.runOrderFeed)()
 	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
+		b.firstSyncDone()
 		<-ctx.Done()
 		return
 	}
+	defer b.firstSyncDone() // also when ctx ends before the first sync
 	defer b.running.Store(false)
 	defer b.releaseIndexLease()
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
@@ -710,6 +724,7 @@ func (b *Backend) Run(ctx context.Context) {
 				// look again soon, lookups search Whatalo meanwhile.
 				next = min(next, followFirstInterval)
 			}
+			b.firstSyncDone()
 			timer.Reset(next)
 			continue
 		}
@@ -765,8 +780,17 @@ func (b *Backend) Run(ctx context.Context) {
 		if err != nil {
 			b.observeIndex()
 		}
+		b.firstSyncDone()
 	}
 }
+
+// FirstSync is closed once Run's first index sync has ended, whether it
+// succeeded or failed (a failed one is retried with backoff), or at once
+// when the index is disabled; also when Run ends before it. A service
+// starting many stores waits on it to start the next one.
+func (b *Backend) FirstSync() <-chan struct{} { return b.firstSync }
+
+func (b *Backend) firstSyncDone() { b.firstSyncOnce.Do(func() { close(b.firstSync) }) }
 
 // retryDelay is the wait after the n-th failed sync in a row: doubling from
 // the refresh interval (from at most 5 s before the first build, so the

@@ -95,16 +95,11 @@ func (b *Backend) feedInterval() time.Duration {
 func (b *Backend) runOrderFeed(ctx context.Context) {
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
 	every := b.feedInterval()
-	wait := time.NewTicker(100 * time.Millisecond)
-	for built, _, _ := b.index.syncState(); !built; built, _, _ = b.index.syncState() {
-		select {
-		case <-ctx.Done():
-			wait.Stop()
-			return
-		case <-wait.C:
-		}
+	select {
+	case <-ctx.Done():
+		return
+	case <-b.index.ready:
 	}
-	wait.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
