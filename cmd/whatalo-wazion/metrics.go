@@ -188,7 +188,7 @@ func newMetrics(perStore bool) *metrics {
 		}, withStore("event", "result")),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "store_errors_total",
-			Help: "Failures by store and source: \"answer\" WAzion answers with an error, a timeout or a panic; \"upstream\" Whatalo calls without a usable answer (no response, 5xx, 429, 401, 403); \"webhook\" refused deliveries. A series appears with its first failure.",
+			Help: "Failures by store and source: \"answer\" WAzion answers with an error, a timeout or a panic; \"upstream\" Whatalo calls without a usable answer (no response, 5xx, 429, 401, 403); \"webhook\" refused deliveries. Every store's series start at 0.",
 		}, []string{"store", "source"}),
 	}
 	m.reg.MustRegister(
@@ -218,6 +218,15 @@ func (m *metrics) requestValues(endpoint, outcome, store string) []string {
 		return []string{endpoint, outcome, store}
 	}
 	return []string{endpoint, outcome}
+}
+
+// addStore starts a store's store_errors_total series at 0, so that the
+// first failure shows in rate() and a store without failures is still
+// seen to have none.
+func (m *metrics) addStore(store string) {
+	for _, src := range []string{errorSourceAnswer, errorSourceUpstream, errorSourceWebhook} {
+		m.storeErrors.WithLabelValues(store, src)
+	}
 }
 
 // forgetStore deletes every series of a store that left the configuration,

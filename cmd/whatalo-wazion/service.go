@@ -317,6 +317,7 @@ func (s *service) newUnit(cfg *config.Config, sc config.Store, def unitDef) (*st
 	s.sharing.shareBackend(&opts, sc)
 	b := adapter.New(client, opts)
 	s.sharing.watch(sc.Name, b)
+	s.metrics.addStore(sc.Name)
 	return &storeUnit{name: sc.Name, def: def, client: client, backend: b, limiter: lim}, nil
 }
 
