@@ -367,22 +367,10 @@ type phoneIndex struct {
 	lastErr   string
 	journal   map[string]journalEntry // non-nil while a build runs
 	version   uint64                  // counts changes to data, for sharing it
-	// ready is closed when built first becomes true, so that work waiting
-	// for the index (the order feed) sleeps instead of polling.
-	ready chan struct{}
 }
 
 func newPhoneIndex(disabled bool) *phoneIndex {
-	return &phoneIndex{disabled: disabled, data: newIndexData(0), ready: make(chan struct{})}
-}
-
-// markBuiltLocked records that the index holds a whole build. Callers hold
-// mu for writing.
-func (ix *phoneIndex) markBuiltLocked() {
-	if !ix.built {
-		close(ix.ready)
-	}
-	ix.built = true
+	return &phoneIndex{disabled: disabled, data: newIndexData(0)}
 }
 
 // freshLocked reports whether lookups may use the index. Callers hold mu.
@@ -502,7 +490,7 @@ func (ix *phoneIndex) swap(d *indexData, region string, watermark, now time.Time
 	ix.journal = nil
 	ix.data = d
 	ix.version++
-	ix.markBuiltLocked()
+	ix.built = true
 	ix.region = region
 	ix.watermark = watermark
 	ix.lastSync = now
@@ -690,8 +678,14 @@ func (b *Backend) Run(ctx context.Context) {
 	if b.opts.Shared.Bus != nil {
 		defer alongside(ctx, &b.listening, b.listen)()
 	}
-	if b.feedEnabled() {
-		defer alongside(ctx, &b.feedRunning, b.runOrderFeed)()
+	var armFeed func() // set until the order feed is armed
+	if b.feedEnabled() && b.feedRunning.CompareAndSwap(false, true) {
+		arm, stop := b.orderFeedTimer(ctx)
+		defer func() {
+			stop()
+			b.feedRunning.Store(false)
+		}()
+		armFeed = arm
 	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
 		b.firstSyncDone()
@@ -708,6 +702,13 @@ func (b *Backend) Run(ctx context.Context) {
 	var nextRebuild time.Time
 	failures, rebuildFailures := 0, 0
 	for {
+		if armFeed != nil {
+			if built, _, _ := b.index.syncState(); built {
+				// The order feed starts once the index is built.
+				armFeed()
+				armFeed = nil
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -90,39 +90,65 @@ func (b *Backend) feedInterval() time.Duration {
 	return max(b.opts.Index.RefreshInterval, minFeedInterval)
 }
 
-// runOrderFeed polls the feed every feedInterval until ctx ends. The first
-// poll waits for the phone index: building it comes first.
-func (b *Backend) runOrderFeed(ctx context.Context) {
+// orderFeedTimer polls the feed every feedInterval until ctx ends or stop
+// is called, from a timer rather than a goroutine of its own: a process of
+// a thousand stores would otherwise keep a thousand goroutines (and their
+// stacks) asleep. Nothing polls until arm: Run arms it once the phone index
+// is built, which comes first. stop waits for a poll that is running.
+func (b *Backend) orderFeedTimer(ctx context.Context) (arm, stop func()) {
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
 	every := b.feedInterval()
-	select {
-	case <-ctx.Done():
-		return
-	case <-b.index.ready:
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	failures := 0
-	for {
-		select {
-		case <-ctx.Done():
+	var (
+		mu       sync.Mutex
+		stopped  bool
+		polls    sync.WaitGroup
+		failures int // only the poll, one at a time, uses it
+		timer    *time.Timer
+	)
+	poll := func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
 			return
-		case <-timer.C:
 		}
+		polls.Add(1)
+		mu.Unlock()
+		defer polls.Done()
 		err := b.pollOrders(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		next := every
 		if err != nil {
 			failures++
-			delay := retryDelay(every, failures, b.feed.okAt.Load() != 0)
-			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", delay, "err", err)
-			timer.Reset(delay)
-			continue
+			next = retryDelay(every, failures, b.feed.okAt.Load() != 0)
+			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", next, "err", err)
+		} else {
+			failures = 0
 		}
-		failures = 0
-		timer.Reset(every)
+		mu.Lock()
+		if !stopped {
+			timer.Reset(next)
+		}
+		mu.Unlock()
 	}
+	arm = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped && timer == nil {
+			timer = time.AfterFunc(0, poll)
+		}
+	}
+	stop = func() {
+		mu.Lock()
+		stopped = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		polls.Wait()
+	}
+	return arm, stop
 }
 
 // pollOrders reads the orders changed since the watermark, newest first,

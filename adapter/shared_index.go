@@ -387,7 +387,7 @@ func (ix *phoneIndex) adopt(d *indexData, m indexMeta) ([]cacheChange, uint64) {
 	changes := changesBetween(ix.data, d)
 	ix.data = d
 	ix.version++
-	ix.markBuiltLocked()
+	ix.built = true
 	ix.region = m.Region
 	ix.watermark = m.Watermark
 	ix.lastSync = m.LastSync
