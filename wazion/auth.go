@@ -183,7 +183,9 @@ func newTenants(tenants []Tenant, prev *Tenants) (*Tenants, error) {
 		}
 		st := before[name]
 		if st == nil || !st.def.same(&def) {
-			st = &store{name: name, backend: t.Backend, labels: LabelsFor(t.Language), answers: newAnswers(t.AnswerTTL), def: def}
+			// The shared read-only table: stores only read their labels,
+			// and a thousand stores need not hold a thousand copies.
+			st = &store{name: name, backend: t.Backend, labels: labelTable(normalizeLanguage(t.Language)), answers: newAnswers(t.AnswerTTL), def: def}
 			for range def.digests {
 				var lim *rate.Limiter
 				if t.RateLimit > 0 {
