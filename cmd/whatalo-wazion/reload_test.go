@@ -106,7 +106,9 @@ func (fs *fileService) reload(t *testing.T, yaml string, n int) {
 // allReady waits until every store of the service's set has a ready index.
 func (fs *fileService) allReady(t *testing.T) {
 	t.Helper()
-	eventually(t, 10*time.Second, "every index ready", func() bool {
+	// A first build that failed (TestManyStoresStartup's hung ones) is
+	// tried again 5 s later.
+	eventually(t, 30*time.Second, "every index ready", func() bool {
 		set := fs.svc.stores.Load()
 		for _, name := range set.names {
 			if set.units[name].backend.IndexStatus().State != "ready" {
@@ -232,6 +234,14 @@ func TestReloadStores(t *testing.T) {
 	}
 	if !strings.Contains(fs.panel(t, added.token), `"found":true`) {
 		t.Error("a store stopped answering after an invalid file")
+	}
+	// A YAML syntax error is told with its line.
+	fs.reload(t, "stores:\n  - name: one\n    api_key: wk_live_keep\n   tokens: [abc]\n", 3)
+	if !regexp.MustCompile(`"msg":"reload: configuration not applied; the running one is kept","err":"config [^"]*: line \d+: YAML syntax`).MatchString(fs.Logs.String()) {
+		t.Errorf("the syntax error's reload is not logged with its line:\n%s", fs.Logs.String())
+	}
+	if fs.svc.stores.Load() != set {
+		t.Error("a file with a syntax error changed the stores")
 	}
 }
 
