@@ -1,6 +1,7 @@
 #!/bin/sh
-# measure.sh WAZION_BINARY FAKE_BINARY [N]: starts one fake Whatalo and the
-# service with N stores (default 1000) of it, and prints the service's
+# measure.sh WAZION_BINARY FAKE_BINARY [N [KEYS]]: starts one fake Whatalo
+# and the service with N stores (default 1000) of it on KEYS API keys
+# (default N: one key per store), and prints the service's
 # RSS and peak RSS, the time until every store's phone index is ready, the
 # fake's upstream call count at that point, and the /metrics line count
 # before and after one request per store on two endpoints.
@@ -9,15 +10,16 @@ set -eu
 bin=$1
 fakebin=$2
 n=${3:-1000}
+keys=${4:-$n}
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
 fakeport=${FAKE_PORT:-18090}
 port=${PORT:-18080}
-KEYS_ONLY=1 "$here/gen.sh" "$n" x > "$dir/keys"
+KEYS_ONLY=1 "$here/gen.sh" "$n" x "$keys" > "$dir/keys"
 WHATALO_FAKE_API_KEYS=$(cat "$dir/keys") "$fakebin" --listen 127.0.0.1:$fakeport > "$dir/fake.out" 2>&1 &
 fakepid=$!
 trap 'kill $pid $fakepid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-"$here/gen.sh" "$n" "http://127.0.0.1:$fakeport/v1" > "$dir/stores.yaml"
+"$here/gen.sh" "$n" "http://127.0.0.1:$fakeport/v1" "$keys" > "$dir/stores.yaml"
 until curl -s -o /dev/null "http://127.0.0.1:$fakeport/_fake/stats"; do sleep 0.1; done
 start=$(date +%s.%N)
 LISTEN_ADDR=127.0.0.1:$port "$bin" serve --config "$dir/stores.yaml" > "$dir/service.log" 2>&1 &
