@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,13 +109,15 @@ type Backend struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	callers   *callerBudgets
-	resume    resumers
-	index     *phoneIndex
-	running   atomic.Bool // Run is active
-	webhooks  *deliverySet
-	orders    *versionSet // order versions webhooks told
-	refresher *customerRefresher
+	callers       *callerBudgets
+	resume        resumers
+	index         *phoneIndex
+	running       atomic.Bool // Run is active
+	firstSync     chan struct{}
+	firstSyncOnce sync.Once
+	webhooks      *deliverySet
+	orders        *versionSet // order versions webhooks told
+	refresher     *customerRefresher
 
 	// coldSearches rations lookups' searches until the index is first
 	// ready (coldstart.go); nil: not rationed.
@@ -168,20 +171,21 @@ func New(client *whatalo.Client, opts Options) *Backend {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Backend{
-		client:   client,
-		opts:     opts,
-		cache:    cache.New(opts.Cache),
-		carts:    newCarts(),
-		phones:   phone.NewNormalizer(phone.Options{}),
-		labels:   wazion.LabelsFor(opts.Language),
-		log:      log.With("store", opts.Name),
-		now:      opts.Now,
-		callers:  newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
-		resume:   newResumers(),
-		index:    newPhoneIndex(opts.Index.Disabled),
-		webhooks: newDeliverySet(2*maxDeliveries, deliveryTTL), // an id and a signature each
-		orders:   newVersionSet(maxOrderVersions, orderVersionTTL),
-		replica:  opts.Shared.Replica,
+		client:    client,
+		opts:      opts,
+		cache:     cache.New(opts.Cache),
+		carts:     newCarts(),
+		phones:    phone.NewNormalizer(phone.Options{}),
+		labels:    wazion.LabelsFor(opts.Language),
+		log:       log.With("store", opts.Name),
+		now:       opts.Now,
+		callers:   newCallerBudgets(client.Limiter().PerMinute(), opts.TokenShare),
+		resume:    newResumers(),
+		index:     newPhoneIndex(opts.Index.Disabled),
+		firstSync: make(chan struct{}),
+		webhooks:  newDeliverySet(2*maxDeliveries, deliveryTTL), // an id and a signature each
+		orders:    newVersionSet(maxOrderVersions, orderVersionTTL),
+		replica:   opts.Shared.Replica,
 	}
 	b.coldSearches = newColdSearches(cmp.Or(opts.Index.ColdSearchesPerMinute, defaultColdSearches(client.Limiter())))
 	b.refresher = newCustomerRefresher(whatalo.WithPriority(context.Background(), whatalo.Background),

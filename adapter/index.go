@@ -749,13 +749,22 @@ func (b *Backend) Run(ctx context.Context) {
 	if b.opts.Shared.Bus != nil {
 		defer alongside(ctx, &b.listening, b.listen)()
 	}
-	if b.feedEnabled() {
-		defer alongside(ctx, &b.feedRunning, b.runOrderFeed)()
+	var armFeed func()    // set until the order feed is armed
+	wakeFeed := func() {} // brings the feed's retry forward
+	if b.feedEnabled() && b.feedRunning.CompareAndSwap(false, true) {
+		arm, wake, stop := b.orderFeedTimer(ctx)
+		defer func() {
+			stop()
+			b.feedRunning.Store(false)
+		}()
+		armFeed, wakeFeed = arm, wake
 	}
 	if b.index.disabled || !b.running.CompareAndSwap(false, true) {
+		b.firstSyncDone()
 		<-ctx.Done()
 		return
 	}
+	defer b.firstSyncDone() // also when ctx ends before the first sync
 	defer b.running.Store(false)
 	defer b.releaseIndexLease()
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
@@ -766,10 +775,21 @@ func (b *Backend) Run(ctx context.Context) {
 	failures, rebuildFailures := 0, 0
 	var lastTry time.Time
 	for {
+		if armFeed != nil {
+			if built, _, _ := b.index.syncState(); built {
+				// The order feed starts once the index is built.
+				armFeed()
+				armFeed = nil
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-b.resume.feed.wake:
+			// Whatalo answered a lookup while the order feed was failing.
+			wakeFeed()
+			continue
 		case <-b.resume.index.wake:
 			// Whatalo answered a lookup while the syncs were failing.
 			if d := woken(o.RefreshInterval, lastTry, time.Now()); d > 0 {
@@ -788,6 +808,7 @@ func (b *Backend) Run(ctx context.Context) {
 				// look again soon, lookups search Whatalo meanwhile.
 				next = min(next, followFirstInterval)
 			}
+			b.firstSyncDone()
 			timer.Reset(next)
 			continue
 		}
@@ -862,8 +883,17 @@ func (b *Backend) Run(ctx context.Context) {
 		if err != nil {
 			b.observeIndex()
 		}
+		b.firstSyncDone()
 	}
 }
+
+// FirstSync is closed once Run's first index sync has ended, whether it
+// succeeded or failed (a failed one is retried with backoff), or at once
+// when the index is disabled; also when Run ends before it. A service
+// starting many stores waits on it to start the next one.
+func (b *Backend) FirstSync() <-chan struct{} { return b.firstSync }
+
+func (b *Backend) firstSyncDone() { b.firstSyncOnce.Do(func() { close(b.firstSync) }) }
 
 // retryDelay is the wait after the n-th failed sync in a row: doubling from
 // the refresh interval (from at most 5 s before the first build, so the

@@ -90,42 +90,44 @@ func (b *Backend) feedInterval() time.Duration {
 	return max(b.opts.Index.RefreshInterval, minFeedInterval)
 }
 
-// runOrderFeed polls the feed every feedInterval until ctx ends. The first
-// poll waits for the phone index: building it comes first.
-func (b *Backend) runOrderFeed(ctx context.Context) {
+// orderFeedTimer polls the feed every feedInterval until ctx ends or stop
+// is called, from a timer rather than a goroutine of its own: a process of
+// a thousand stores would otherwise keep a thousand goroutines (and their
+// stacks) asleep. Nothing polls until arm: Run arms it once the phone index
+// is built, which comes first. wake brings a retry after a failure forward
+// once Whatalo answers a lookup again (Run calls it on b.resume.feed.wake).
+// stop waits for a poll that is running.
+func (b *Backend) orderFeedTimer(ctx context.Context) (arm, wake, stop func()) {
 	ctx = whatalo.WithPriority(ctx, whatalo.Background)
 	every := b.feedInterval()
-	wait := time.NewTicker(100 * time.Millisecond)
-	for built, _, _ := b.index.syncState(); !built; built, _, _ = b.index.syncState() {
-		select {
-		case <-ctx.Done():
-			wait.Stop()
+	var (
+		mu       sync.Mutex
+		stopped  bool
+		polling  bool // a poll is running: only one at a time
+		polls    sync.WaitGroup
+		failures int
+		lastTry  time.Time
+		timer    *time.Timer
+	)
+	poll := func() {
+		mu.Lock()
+		if stopped || polling {
+			mu.Unlock()
 			return
-		case <-wait.C:
 		}
-	}
-	wait.Stop()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	failures := 0
-	var lastTry time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-b.resume.feed.wake:
-			// Whatalo answered a lookup while the feed was failing.
-			if d := woken(every, lastTry, time.Now()); d > 0 {
-				timer.Reset(d)
-				continue
-			}
-		}
+		polling = true
+		polls.Add(1)
+		mu.Unlock()
+		defer polls.Done()
 		err := b.pollOrders(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		polling = false
 		lastTry = time.Now()
 		if ctx.Err() != nil {
 			return
 		}
+		next := every
 		if err != nil {
 			b.resume.feed.failed()
 			failures++
@@ -133,15 +135,41 @@ func (b *Backend) runOrderFeed(ctx context.Context) {
 			if ok := b.feed.okAt.Load(); ok != 0 {
 				staleAt = time.Unix(0, ok).Add(3 * every)
 			}
-			delay := resumeDelay(every, failures, !staleAt.IsZero(), staleAt, b.now())
-			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", delay, "err", err)
-			timer.Reset(delay)
-			continue
+			next = resumeDelay(every, failures, !staleAt.IsZero(), staleAt, b.now())
+			b.log.Warn("order feed poll failed", "failures", failures, "retry_in", next, "err", err)
+		} else {
+			failures = 0
+			b.resume.feed.succeeded()
 		}
-		failures = 0
-		b.resume.feed.succeeded()
-		timer.Reset(every)
+		if !stopped {
+			timer.Reset(next)
+		}
 	}
+	arm = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped && timer == nil {
+			timer = time.AfterFunc(0, poll)
+		}
+	}
+	wake = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || polling || timer == nil {
+			return
+		}
+		timer.Reset(woken(every, lastTry, time.Now()))
+	}
+	stop = func() {
+		mu.Lock()
+		stopped = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		polls.Wait()
+	}
+	return arm, wake, stop
 }
 
 // pollOrders reads the orders changed since the watermark, newest first,

@@ -38,6 +38,7 @@ type Config struct {
 	Index       Index   `yaml:"index"`
 	Redis       Redis   `yaml:"redis"`
 	Console     Console `yaml:"console"`
+	Metrics     Metrics `yaml:"metrics"`
 	Stores      []Store `yaml:"stores"`
 	// Source is where the configuration came from ("environment" or the
 	// file path), for messages.
@@ -110,6 +111,20 @@ type Index struct {
 	Disabled        bool          `yaml:"disabled"`
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	RebuildInterval time.Duration `yaml:"rebuild_interval"`
+	// StartupConcurrency bounds the stores whose first index build runs at
+	// once, so that a process of many stores does not start them all
+	// together; the others wait their turn in configuration order. Zero
+	// means 4 per CPU (GOMAXPROCS).
+	StartupConcurrency int `yaml:"startup_concurrency"`
+}
+
+// Metrics shapes /metrics.
+type Metrics struct {
+	// PerStore puts the store label on every series. Unset, it is on for
+	// up to 50 stores; past that, only the index series and
+	// store_errors_total are per store and the rest are summed over the
+	// stores, so that one target carries a bounded number of series.
+	PerStore *bool `yaml:"per_store"`
 }
 
 // Redis connects several replicas of the service, so that they share one
@@ -582,6 +597,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cache.MaxEntries < 0 {
 		bad("cache.max_entries", "must not be negative")
+	}
+	if c.Index.StartupConcurrency < 0 {
+		bad("index.startup_concurrency", "must not be negative")
 	}
 	c.validateRedis(bad)
 	c.validateConsole(bad)

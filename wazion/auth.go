@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,33 @@ type store struct {
 	backend Backend
 	labels  *Labels
 	answers *answers // nil: none kept
+	// def is what the store was made from, so that Update can tell a
+	// tenant given again unchanged; limiters are its tokens' bounds, in
+	// def.digests order.
+	def      tenantDef
+	limiters []*rate.Limiter
+}
+
+// tenantDef is a Tenant as its store keeps it: digests, not tokens.
+type tenantDef struct {
+	backend          Backend
+	digests          [][sha256.Size]byte
+	header, language string
+	rate             float64
+	burst            int
+	answerTTL        time.Duration
+}
+
+// same reports whether d and o make the same store. Backends compare as
+// values when their type allows it (pointers, as every real Backend is),
+// and as different otherwise.
+func (d *tenantDef) same(o *tenantDef) bool {
+	if d.header != o.header || d.language != o.language || d.rate != o.rate || d.burst != o.burst ||
+		d.answerTTL != o.answerTTL || !slices.Equal(d.digests, o.digests) {
+		return false
+	}
+	bt, ot := reflect.TypeOf(d.backend), reflect.TypeOf(o.backend)
+	return bt == ot && bt != nil && bt.Comparable() && d.backend == o.backend
 }
 
 type tokenKey struct {
@@ -80,8 +109,29 @@ type tokenKey struct {
 // shared, since a token is what selects the store. Errors name the tenant,
 // never the token.
 func NewTenants(tenants []Tenant) (*Tenants, error) {
+	return newTenants(tenants, nil)
+}
+
+// Update returns the tenants given, checked as NewTenants does, for a
+// Server to switch to (Server.SetTenants): a tenant given as ts holds it
+// (same name, Backend, tokens, header, language and bounds) keeps its
+// recent answers and its tokens' request bounds, so that a reload of the
+// configuration leaves the stores it did not change as they were. ts is
+// not changed.
+func (ts *Tenants) Update(tenants []Tenant) (*Tenants, error) {
+	return newTenants(tenants, ts)
+}
+
+func newTenants(tenants []Tenant, prev *Tenants) (*Tenants, error) {
 	if len(tenants) == 0 {
 		return nil, errors.New("new tenants: no tenant given")
+	}
+	var before map[string]*store
+	if prev != nil {
+		before = make(map[string]*store, len(prev.stores))
+		for _, st := range prev.stores {
+			before[st.name] = st
+		}
 	}
 	ts := &Tenants{}
 	names := make(map[string]bool, len(tenants))
@@ -104,6 +154,8 @@ func NewTenants(tenants []Tenant) (*Tenants, error) {
 			return nil, fmt.Errorf("new tenants: tenant %q: unsupported language %q (supported: %s)",
 				name, t.Language, strings.Join(SupportedLanguages(), ", "))
 		}
+		def := tenantDef{backend: t.Backend, header: strings.TrimSpace(t.TokenHeader), language: t.Language,
+			rate: t.RateLimit, burst: t.RateBurst, answerTTL: t.AnswerTTL}
 		for j, tok := range t.Tokens {
 			if strings.TrimSpace(tok) == "" {
 				return nil, fmt.Errorf("new tenants: tenant %q: token %d is empty", name, j)
@@ -118,13 +170,9 @@ func NewTenants(tenants []Tenant) (*Tenants, error) {
 				return nil, fmt.Errorf("new tenants: tenant %q: token %d is also a token of tenant %q", name, j, other)
 			}
 			owner[d] = name
-			key := tokenKey{digest: d, store: len(ts.stores)}
-			if t.RateLimit > 0 {
-				key.limiter = rate.NewLimiter(rate.Limit(t.RateLimit), max(1, t.RateBurst))
-			}
-			ts.keys = append(ts.keys, key)
+			def.digests = append(def.digests, d)
 		}
-		if h := strings.TrimSpace(t.TokenHeader); h != "" {
+		if h := def.header; h != "" {
 			if strings.ContainsAny(h, " \t:\r\n") {
 				return nil, fmt.Errorf("new tenants: tenant %q: invalid token header name %q", name, h)
 			}
@@ -134,7 +182,23 @@ func NewTenants(tenants []Tenant) (*Tenants, error) {
 				ts.headers = append(ts.headers, h)
 			}
 		}
-		ts.stores = append(ts.stores, &store{name: name, backend: t.Backend, labels: LabelsFor(t.Language), answers: newAnswers(t.AnswerTTL)})
+		st := before[name]
+		if st == nil || !st.def.same(&def) {
+			// The shared read-only table: stores only read their labels,
+			// and a thousand stores need not hold a thousand copies.
+			st = &store{name: name, backend: t.Backend, labels: labelTable(normalizeLanguage(t.Language)), answers: newAnswers(t.AnswerTTL), def: def}
+			for range def.digests {
+				var lim *rate.Limiter
+				if t.RateLimit > 0 {
+					lim = rate.NewLimiter(rate.Limit(t.RateLimit), max(1, t.RateBurst))
+				}
+				st.limiters = append(st.limiters, lim)
+			}
+		}
+		for j, d := range def.digests {
+			ts.keys = append(ts.keys, tokenKey{digest: d, store: len(ts.stores), limiter: st.limiters[j]})
+		}
+		ts.stores = append(ts.stores, st)
 	}
 	return ts, nil
 }

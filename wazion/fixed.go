@@ -43,13 +43,19 @@ type fixedKey struct {
 // of fixedMessages in each variant of the route. An answer that fails to
 // encode is left out: it is then built per request, which reports why.
 // With Options.JSONEncoder set nothing is built: that encoder is then
-// called for each answer and only then, as its callers expect.
-func newFixedAnswers(s *Server, ts *Tenants) *fixedAnswers {
+// called for each answer and only then, as its callers expect. The sets
+// of prev (nil at start) are reused for the labels they were built for.
+func newFixedAnswers(s *Server, ts *Tenants, prev *fixedAnswers) *fixedAnswers {
 	f := &fixedAnswers{byStore: make(map[*store]map[fixedKey][]byte, len(ts.stores))}
 	if s.encoder != nil {
 		return f
 	}
 	shared := map[Labels]map[fixedKey][]byte{}
+	if prev != nil {
+		for st, set := range prev.byStore {
+			shared[*st.labels] = set
+		}
+	}
 	msgs := fixedMessages()
 	var buf bytes.Buffer
 	for _, st := range ts.stores {

@@ -47,7 +47,7 @@ func TestFixedAnswersAreTheBuiltOnes(t *testing.T) {
 		}
 		srv := NewServer(ts, Options{})
 		if !fixed {
-			srv.fixed = &fixedAnswers{}
+			srv.set.Store(&tenantSet{tenants: ts, fixed: &fixedAnswers{}})
 		}
 		app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 		srv.Routes(app)
@@ -55,7 +55,7 @@ func TestFixedAnswersAreTheBuiltOnes(t *testing.T) {
 	}
 	with, srv := newHandler(true)
 	without, _ := newHandler(false)
-	if a, b := srv.fixed.byStore[srv.tenants.stores[0]], srv.fixed.byStore[srv.tenants.stores[2]]; len(a) == 0 || len(b) != len(a) {
+	if a, b := srv.set.Load().fixed.byStore[srv.Tenants().stores[0]], srv.set.Load().fixed.byStore[srv.Tenants().stores[2]]; len(a) == 0 || len(b) != len(a) {
 		t.Fatalf("stores of one language hold %d and %d built answers, want the same set", len(a), len(b))
 	}
 	serve := func(h fasthttp.RequestHandler, method, uri, contentType, body string) string {
@@ -102,12 +102,12 @@ func TestFixedAnswersAreTheBuiltOnes(t *testing.T) {
 		for _, variant := range r.variants {
 			for _, msg := range fixedMessages() {
 				req := Request{Endpoint: r.name, Format: variant}
-				if srv.fixed.lookup(srv.tenants.stores[1], r, req, msg) == nil {
+				if srv.set.Load().fixed.lookup(srv.Tenants().stores[1], r, req, msg) == nil {
 					t.Errorf("%s %q %q: no answer built at start", r.name, variant, msg)
 				}
 			}
 		}
-		if r.variantOf != nil && srv.fixed.lookup(srv.tenants.stores[1], r, Request{Endpoint: r.name, TargetLocale: "en"}, msgRateLimited) != nil {
+		if r.variantOf != nil && srv.set.Load().fixed.lookup(srv.Tenants().stores[1], r, Request{Endpoint: r.name, TargetLocale: "en"}, msgRateLimited) != nil {
 			t.Errorf("%s: an answer built at start for a request with a target locale", r.name)
 		}
 	}

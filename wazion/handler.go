@@ -61,7 +61,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 
 		p, perr := parseFiber(c, ep.name, s.bodyLimit)
 		var key *tokenKey
-		st, key = s.tenants.authenticate(c, p)
+		st, key = s.set.Load().tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, ep.unauthorized)
@@ -150,7 +150,9 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 // at start when there are some for it, so refusing a request costs less
 // than answering one, else shaped and encoded now.
 func writeError[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoint[Resp], st *store, req Request) {
-	if b := s.fixed.lookup(st, r, req, rec.errMsg); b != nil {
+	// A request that began before SetTenants may find its store's bytes
+	// gone with a changed store: then it shapes them, as without any.
+	if b := s.set.Load().fixed.lookup(st, r, req, rec.errMsg); b != nil {
 		s.writeRaw(c, b)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -102,7 +103,7 @@ func Endpoints() []string {
 //	app := fiber.New(srv.FiberConfig(fiber.Config{}))
 //	srv.Routes(app)
 type Server struct {
-	tenants   *Tenants
+	set       atomic.Pointer[tenantSet] // swapped whole by SetTenants
 	bodyLimit int
 	logger    *slog.Logger
 	observer  Observer
@@ -113,7 +114,14 @@ type Server struct {
 	byName    map[string]*route           // by lower-case name
 	bufs      sync.Pool
 	ids       *requestIDs
-	fixed     *fixedAnswers // answers built at start
+}
+
+// tenantSet is the stores a Server answers for and the answers built for
+// them at start. A request reads it once, so it finishes on the set it
+// began with whatever SetTenants does meanwhile.
+type tenantSet struct {
+	tenants *Tenants
+	fixed   *fixedAnswers
 }
 
 // NewServer prepares the five endpoints for tenants. It panics on a nil
@@ -124,7 +132,6 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		panic("wazion: nil *Tenants")
 	}
 	s := &Server{
-		tenants:   tenants,
 		bodyLimit: opts.BodyLimit,
 		logger:    opts.Logger,
 		observer:  opts.Observer,
@@ -159,9 +166,24 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		s.routes = append(s.routes, r)
 		s.byName[strings.ToLower(r.name)] = r
 	}
-	s.fixed = newFixedAnswers(s, tenants)
+	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, nil)})
 	return s
 }
+
+// SetTenants makes the Server answer for tenants from the next request on;
+// requests already running finish with the stores they began with. Build
+// tenants with the current set's Tenants.Update to keep the state of the
+// stores that did not change. It panics on a nil tenants, as NewServer does.
+func (s *Server) SetTenants(tenants *Tenants) {
+	if tenants == nil {
+		panic("wazion: nil *Tenants")
+	}
+	prev := s.set.Load()
+	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, prev.fixed)})
+}
+
+// Tenants returns the stores the Server answers for now.
+func (s *Server) Tenants() *Tenants { return s.set.Load().tenants }
 
 // Routes mounts GET and POST /wazion/<endpoint> on r for the five
 // endpoints. Every answer on these routes is HTTP 200 with a JSON body, as
@@ -225,7 +247,7 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 		// middleware error the body is there, after fasthttp refused the
 		// body only the query string and headers are.
 		p, _ := parseFiber(c, r.name, s.bodyLimit)
-		st, _ := s.tenants.authenticate(c, p)
+		st, _ := s.set.Load().tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, r.unauthorized)

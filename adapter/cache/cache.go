@@ -119,6 +119,10 @@ type Cache struct {
 	refreshing map[string]struct{} // keys with a background refresh running
 
 	shared *sharedWriter // nil without Options.Shared
+	// sweeper runs sweep every CleanupInterval; nil when disabled. A timer
+	// rather than a goroutine of its own: a process of a thousand stores
+	// would otherwise keep a thousand goroutines (and their stacks) asleep.
+	sweeper *time.Timer
 
 	// The Cache owns its goroutines: ctx ends the loads and refreshes
 	// running in the background, and work counts every goroutine that
@@ -148,8 +152,7 @@ func New(opts Options) *Cache {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if !opts.Disabled {
-		c.begin()
-		go c.sweep(opts.CleanupInterval)
+		c.sweeper = time.AfterFunc(opts.CleanupInterval, c.sweep)
 		if opts.Shared != nil {
 			c.shared = newSharedWriter(opts.Shared, c.lifetimes, opts.Now)
 		}
@@ -187,6 +190,9 @@ func (c *Cache) Close() {
 		c.lifeMu.Lock()
 		c.closed = true
 		c.lifeMu.Unlock()
+		if c.sweeper != nil {
+			c.sweeper.Stop() // a sweep already running is waited for below
+		}
 		c.cancel()
 		c.work.Wait()
 		// After the loads, which may still have queued writes.

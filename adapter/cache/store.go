@@ -92,21 +92,22 @@ func (c *Cache) drop(k string) {
 	c.items.Delete(k)
 }
 
-// sweep deletes the entries past MaxStale and ages the tombs, every
-// interval, until Close.
-func (c *Cache) sweep(every time.Duration) {
-	defer c.work.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.items.DeleteExpired()
-			c.mu.Lock()
-			c.oldTombs, c.tombs = c.tombs, nil
-			c.mu.Unlock()
-		case <-c.ctx.Done():
-			return
-		}
+// sweep deletes the entries past MaxStale and ages the tombs, then sets
+// itself to run again after CleanupInterval, until Close.
+func (c *Cache) sweep() {
+	if !c.begin() {
+		return // closed while the timer fired
 	}
+	defer c.work.Done()
+	c.items.DeleteExpired()
+	c.mu.Lock()
+	c.oldTombs, c.tombs = c.tombs, nil
+	c.mu.Unlock()
+	// Under lifeMu, as Close sets closed before it stops the timer: no
+	// sweep is set up once Close has begun.
+	c.lifeMu.Lock()
+	if !c.closed {
+		c.sweeper.Reset(c.opts.CleanupInterval)
+	}
+	c.lifeMu.Unlock()
 }

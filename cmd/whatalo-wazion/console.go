@@ -97,7 +97,7 @@ type consoleSource struct {
 
 // storeConfig returns a store's configuration and its index in it.
 func (cs *consoleSource) storeConfig(name string) (config.Store, int, error) {
-	for i, sc := range cs.s.cfg.Stores {
+	for i, sc := range cs.s.stores.Load().cfg.Stores {
 		if sc.Name == name {
 			return sc, i, nil
 		}
@@ -138,7 +138,7 @@ func (cs *consoleSource) Settings(store, publicURL, method, auth string) (consol
 	case a == authBody && m == "GET":
 		return console.Settings{}, errors.New("authentication body needs method POST: a GET request has no body")
 	}
-	ss := storeSettingsShowing(cs.s.cfg, sc, pub.base, m, a, sc.Tokens[0].Mask())
+	ss := storeSettingsShowing(cs.s.stores.Load().cfg, sc, pub.base, m, a, sc.Tokens[0].Mask())
 	out := console.Settings{
 		PublicURL: pub.base, Warnings: []string{}, Method: ss.Method, Body: ss.Body, Auth: ss.Auth,
 		TokenLocation:      ss.TokenLocation,
@@ -166,7 +166,7 @@ func (cs *consoleSource) Check(ctx context.Context, store string) (console.Check
 	if err != nil {
 		return console.CheckReport{}, err
 	}
-	rep := checkStore(ctx, cs.s.cfg, i, cs.s.clients[store].Limiter(), consoleProbeTimeout)
+	rep := checkStore(ctx, cs.s.stores.Load().cfg, i, cs.s.client(store).Limiter(), consoleProbeTimeout)
 	out := console.CheckReport{
 		Time: time.Now(), OK: rep.OK, APIKey: sc.APIKey.Mask(), BaseURL: rep.BaseURL, Warnings: rep.Warnings,
 	}
@@ -195,7 +195,7 @@ func webhookURL(store, publicURL string) (string, error) {
 func (cs *consoleSource) explainWebhookError(err error, scope string, sc config.Store, i int) string {
 	var we *whatalo.Error
 	if errors.As(err, &we) || isNetworkError(err) || errors.Is(err, context.DeadlineExceeded) {
-		return explainProbeError(err, scope, sc.BaseURL, webhookWait, fieldsOf(cs.s.cfg, i))
+		return explainProbeError(err, scope, sc.BaseURL, webhookWait, fieldsOf(cs.s.stores.Load().cfg, i))
 	}
 	return err.Error()
 }
@@ -216,7 +216,7 @@ func (cs *consoleSource) Webhooks(ctx context.Context, store, publicURL string) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, webhookWait)
 	defer cancel()
-	hooks, _, err := cs.s.clients[store].Webhooks.List(ctx)
+	hooks, _, err := cs.s.client(store).Webhooks.List(ctx)
 	if err != nil {
 		return console.WebhookState{}, errors.New("list Whatalo's webhook subscriptions: " + cs.explainWebhookError(err, webhookScope("read"), sc, i))
 	}
@@ -258,7 +258,7 @@ func (cs *consoleSource) RegisterWebhook(ctx context.Context, store, publicURL s
 	defer cancel()
 	out := console.Registration{Warnings: []string{}}
 	secret := sc.WebhookSecret.Value()
-	w, err := registerWebhook(ctx, cs.s.clients[store], store, u, secret, false, func(msg string) {
+	w, err := registerWebhook(ctx, cs.s.client(store), store, u, secret, false, func(msg string) {
 		out.Warnings = append(out.Warnings, msg)
 	})
 	if err != nil {
@@ -284,7 +284,7 @@ func (cs *consoleSource) RegisterWebhook(ctx context.Context, store, publicURL s
 // Status implements console.Status from the running store.
 func (cs *consoleSource) Status(store string) console.StoreStatus {
 	var out console.StoreStatus
-	if b := cs.s.backends[store]; b != nil {
+	if b := cs.s.backend(store); b != nil {
 		ix := b.IndexStatus()
 		out.Index = console.IndexStatus{State: ix.State, Customers: ix.Customers, Keys: ix.Keys, Error: ix.LastError, Role: ix.Role}
 		if !ix.LastSync.IsZero() {
@@ -293,7 +293,7 @@ func (cs *consoleSource) Status(store string) console.StoreStatus {
 		}
 	}
 	out.Cache.Hits, out.Cache.Lookups = cs.s.metrics.storeCacheLookups(store)
-	if c := cs.s.clients[store]; c != nil {
+	if c := cs.s.client(store); c != nil {
 		out.Upstream.Limit = c.Limiter().PerMinute()
 		if rem, lim, ok := c.Limiter().Remaining(); ok && rem >= 0 && lim > 0 {
 			out.Upstream.Remaining, out.Upstream.WindowLimit = &rem, &lim

@@ -31,7 +31,9 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 	}
 	exported := map[string]bool{}
 	ch := make(chan *prometheus.Desc, 256)
-	go func() { newMetrics().reg.Describe(ch); close(ch) }()
+	m := newMetrics(true)
+	m.watchIndexState(storeStates(nil, nil)) // registered by newService
+	go func() { m.reg.Describe(ch); close(ch) }()
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range ch {
 		if m := fqName.FindStringSubmatch(d.String()); m != nil {

@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	return serveConfig(ctx, cfg, stderr, func(addr net.Addr) {
 		printDemo(stdout, baseURL(addr), fakeURL, consolePassword)
-	})
+	}, nil)
 }
 
 // baseURL is how a person on this machine reaches addr.

@@ -65,12 +65,13 @@ func (s *service) handleReadyz() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), probeTimeout)
 		defer cancel()
-		stores := make([]storeHealth, len(s.stores))
-		errs := make([]error, len(s.stores))
+		set := s.stores.Load()
+		stores := make([]storeHealth, len(set.names))
+		errs := make([]error, len(set.names))
 		var wg sync.WaitGroup
-		for i, name := range s.stores {
+		for i, name := range set.names {
 			wg.Go(func() {
-				b := s.backends[name]
+				b := set.units[name].backend
 				errs[i] = b.Probe(ctx)
 				st := b.IndexStatus()
 				h := storeHealth{
@@ -99,7 +100,7 @@ func (s *service) handleReadyz() fiber.Handler {
 		}
 		out := readiness{Status: "ready", Config: source, Stores: make(map[string]storeHealth, len(stores)), Redis: s.sharing.health()}
 		mu.Lock()
-		for i, name := range s.stores {
+		for i, name := range set.names {
 			out.Stores[name] = stores[i]
 			reason := stores[i].Error
 			if reason != "" {

@@ -65,7 +65,7 @@ var helps = map[string]help{
 Serves WAzion's five CRM endpoints, the Whatalo webhook route, /metrics,
 /healthz and /readyz, for one store configured from the environment or for
 the stores of a YAML file. Stops on SIGTERM or Ctrl-C after draining
-in-flight requests.
+in-flight requests; SIGHUP re-reads the file and applies its stores.
 `,
 		env:     configEnv,
 		example: "WHATALO_API_KEY=wk_live_… WAZION_TOKEN=a-long-random-token DEFAULT_REGION=DO whatalo-wazion serve",

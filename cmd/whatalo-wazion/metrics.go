@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion/console"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
@@ -40,8 +41,16 @@ const (
 // configuration, endpoints and outcomes from wazion, cache kinds and results
 // from adapter, routes as patterns ("GET /customers/{id}"), webhook events
 // from Whatalo's published list.
+//
+// The store label multiplies every series by the number of stores: with
+// perStore false (metrics.per_store, by default past perStoreAutoMax
+// stores) only the series an operator reads per store keep it (the index
+// gauges and state, store_errors_total); the request, cache, upstream,
+// limiter and webhook series are summed over the stores, and the
+// per-store budget gauges are not exported.
 type metrics struct {
-	reg *prometheus.Registry
+	reg      *prometheus.Registry
+	perStore bool
 
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
@@ -58,6 +67,10 @@ type metrics struct {
 	indexKeys       *prometheus.GaugeVec
 	indexLastSync   *prometheus.GaugeVec
 	webhooks        *prometheus.CounterVec
+	storeErrors     *prometheus.CounterVec
+	// discard takes the budget figures of stores whose gauges are not
+	// exported (metrics.per_store off); it is registered nowhere.
+	discard prometheus.Gauge
 
 	// Series of the request path by their labels, resolved on first use
 	// (requestKey to *requestSeries, answerKey to prometheus.Counter).
@@ -69,13 +82,51 @@ type metrics struct {
 	console *console.Recorder
 }
 
-func newMetrics() *metrics {
+// perStoreAutoMax is the most stores whose series all carry the store label
+// when metrics.per_store is unset: past it, one Prometheus target would
+// carry tens of thousands of series.
+const perStoreAutoMax = 50
+
+// perStoreMetrics decides metrics.per_store for a configuration of n
+// stores: the setting when given, else whether n is at most
+// perStoreAutoMax.
+func perStoreMetrics(setting *bool, n int) bool {
+	if setting != nil {
+		return *setting
+	}
+	return n <= perStoreAutoMax
+}
+
+// Sources of whatalo_wazion_store_errors_total.
+const (
+	errorSourceAnswer   = "answer"   // a WAzion answer with an error, a timeout or a panic
+	errorSourceUpstream = "upstream" // a Whatalo call without a usable answer (network, 5xx, 429, 401, 403)
+	errorSourceWebhook  = "webhook"  // a refused webhook delivery (signature, timestamp, payload)
+)
+
+// newMetrics returns the service's metrics, with the store label on every
+// series when perStore (see metrics).
+func newMetrics(perStore bool) *metrics {
+	// withStore puts the store label before labels when every series
+	// carries it (storeValues puts the store's value there too).
+	withStore := func(labels ...string) []string {
+		if perStore {
+			return append([]string{"store"}, labels...)
+		}
+		return labels
+	}
+	requestLabels := []string{"endpoint", "outcome"}
+	if perStore {
+		requestLabels = append(requestLabels, "store") // last, as it always was
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:      prometheus.NewRegistry(),
+		perStore: perStore,
+		discard:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "discarded"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "requests_total",
-			Help: "WAzion requests answered, by endpoint, outcome and store (store is empty when the token matched none).",
-		}, []string{"endpoint", "outcome", "store"}),
+			Help: "WAzion requests answered, by endpoint, outcome and, with metrics.per_store, store (store is empty when the token matched none).",
+		}, requestLabels),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsNamespace, Name: "request_duration_seconds",
 			Help:    "Time to answer a WAzion request, by endpoint.",
@@ -83,41 +134,41 @@ func newMetrics() *metrics {
 		}, []string{"endpoint"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "answers_total",
-			Help: "WAzion requests that reached the store's data, by store, endpoint and result: \"reused\" sent a recent identical answer again (server.answer_ttl), \"built\" asked the caches and Whatalo.",
-		}, []string{"store", "endpoint", "result"}),
+			Help: "WAzion requests that reached the store's data, by endpoint, result and, with metrics.per_store, store: \"reused\" sent a recent identical answer again (server.answer_ttl), \"built\" asked the caches and Whatalo.",
+		}, withStore("endpoint", "result")),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "cache_lookups_total",
-			Help: "Cache lookups by store, cache (kind of data) and result (hit, stale, miss, stale_error, error, bypass, refresh_error).",
-		}, []string{"store", "cache", "result"}),
+			Help: "Cache lookups by cache (kind of data), result (hit, stale, miss, stale_error, error, bypass, refresh_error) and, with metrics.per_store, store.",
+		}, withStore("cache", "result")),
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "upstream_requests_total",
-			Help: "Whatalo API attempts (retries included) by store, route pattern and HTTP status (\"error\" when no response arrived).",
-		}, []string{"store", "route", "status"}),
+			Help: "Whatalo API attempts (retries included) by route pattern, HTTP status (\"error\" when no response arrived) and, with metrics.per_store, store.",
+		}, withStore("route", "status")),
 		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsNamespace, Name: "upstream_request_duration_seconds",
-			Help:    "Duration of Whatalo API attempts by store and route pattern.",
+			Help:    "Duration of Whatalo API attempts by route pattern and, with metrics.per_store, store.",
 			Buckets: latencyBuckets,
-		}, []string{"store", "route"}),
+		}, withStore("route")),
 		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsNamespace, Name: "limiter_wait_seconds",
-			Help:    "Time Whatalo API attempts waited for the rate limiter, by store and priority (interactive, background).",
+			Help:    "Time Whatalo API attempts waited for the rate limiter, by priority (interactive, background) and, with metrics.per_store, store.",
 			Buckets: limiterWaitBuckets,
-		}, []string{"store", "priority"}),
+		}, withStore("priority")),
 		limiterRejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "limiter_rejections_total",
-			Help: "Whatalo API attempts refused by the rate limiter because their turn would come after their deadline.",
-		}, []string{"store", "priority"}),
+			Help: "Whatalo API attempts refused by the rate limiter because their turn would come after their deadline, by priority and, with metrics.per_store, store.",
+		}, withStore("priority")),
 		budgetRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "upstream_budget_remaining",
-			Help: "Requests left in Whatalo's current rate-limit window for the store's API key (last X-RateLimit-Remaining).",
+			Help: "Requests left in Whatalo's current rate-limit window for the store's API key (last X-RateLimit-Remaining); only with metrics.per_store.",
 		}, []string{"store"}),
 		budgetLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "upstream_budget_limit",
-			Help: "Whatalo's rate limit per window for the store's API key (last X-RateLimit-Limit).",
+			Help: "Whatalo's rate limit per window for the store's API key (last X-RateLimit-Limit); only with metrics.per_store.",
 		}, []string{"store"}),
 		budgetReset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "upstream_budget_reset_timestamp_seconds",
-			Help: "When Whatalo's current rate-limit window ends for the store's API key (last X-RateLimit-Reset), in Unix seconds.",
+			Help: "When Whatalo's current rate-limit window ends for the store's API key (last X-RateLimit-Reset), in Unix seconds; only with metrics.per_store.",
 		}, []string{"store"}),
 		indexCustomers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "index_customers",
@@ -133,8 +184,12 @@ func newMetrics() *metrics {
 		}, []string{"store"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "webhooks_total",
-			Help: "Whatalo webhook deliveries by store, event (\"unknown\" outside Whatalo's published list) and result.",
-		}, []string{"store", "event", "result"}),
+			Help: "Whatalo webhook deliveries by event (\"unknown\" outside Whatalo's published list), result and, with metrics.per_store, store.",
+		}, withStore("event", "result")),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "store_errors_total",
+			Help: "Failures by store and source: \"answer\" WAzion answers with an error, a timeout or a panic; \"upstream\" Whatalo calls without a usable answer (no response, 5xx, 429, 401, 403); \"webhook\" refused deliveries. Every store's series start at 0.",
+		}, []string{"store", "source"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -143,9 +198,80 @@ func newMetrics() *metrics {
 		m.requests, m.requestDuration, m.answers, m.cacheLookups,
 		m.upstream, m.upstreamLatency, m.limiterWait, m.limiterRejects,
 		m.budgetRemaining, m.budgetLimit, m.budgetReset,
-		m.indexCustomers, m.indexKeys, m.indexLastSync, m.webhooks,
+		m.indexCustomers, m.indexKeys, m.indexLastSync, m.webhooks, m.storeErrors,
 	)
 	return m
+}
+
+// storeValues puts the store's value before values when every series
+// carries the store label (see newMetrics).
+func (m *metrics) storeValues(store string, values ...string) []string {
+	if m.perStore {
+		return append([]string{store}, values...)
+	}
+	return values
+}
+
+// requestValues are the label values of requests_total.
+func (m *metrics) requestValues(endpoint, outcome, store string) []string {
+	if m.perStore {
+		return []string{endpoint, outcome, store}
+	}
+	return []string{endpoint, outcome}
+}
+
+// addStore starts a store's store_errors_total series at 0, so that the
+// first failure shows in rate() and a store without failures is still
+// seen to have none.
+func (m *metrics) addStore(store string) {
+	for _, src := range []string{errorSourceAnswer, errorSourceUpstream, errorSourceWebhook} {
+		m.storeErrors.WithLabelValues(store, src)
+	}
+}
+
+// forgetStore deletes every series of a store that left the configuration,
+// so that /metrics holds none of it and a store added again under its name
+// starts from zero.
+func (m *metrics) forgetStore(store string) {
+	byStore := prometheus.Labels{"store": store}
+	m.indexCustomers.DeletePartialMatch(byStore)
+	m.indexKeys.DeletePartialMatch(byStore)
+	m.indexLastSync.DeletePartialMatch(byStore)
+	m.storeErrors.DeletePartialMatch(byStore)
+	if m.perStore {
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+			m.requests, m.answers, m.cacheLookups, m.upstream, m.upstreamLatency,
+			m.limiterWait, m.limiterRejects, m.budgetRemaining, m.budgetLimit, m.budgetReset, m.webhooks,
+		} {
+			v.DeletePartialMatch(byStore)
+		}
+	}
+	// The resolved series of the store are detached from their vectors
+	// now; resolve them again on next use.
+	m.requestSeries.Range(func(k, _ any) bool {
+		if k.(requestKey).store == store {
+			m.requestSeries.Delete(k)
+		}
+		return true
+	})
+	m.answerSeries.Range(func(k, _ any) bool {
+		if k.(answerKey).store == store {
+			m.answerSeries.Delete(k)
+		}
+		return true
+	})
+}
+
+// errorOutcome reports whether a WAzion outcome counts in store_errors_total.
+func errorOutcome(outcome string) bool {
+	return outcome == wazion.OutcomeError || outcome == wazion.OutcomeTimeout || outcome == wazion.OutcomePanic
+}
+
+// errorStatus reports whether an upstream status counts in
+// store_errors_total: no response, or one that says the store cannot be
+// read now (404 and 422 are answers about the data).
+func errorStatus(status int) bool {
+	return status <= 0 || status >= 500 || status == 429 || status == 401 || status == 403
 }
 
 // requestSeries are the series one kind of WAzion request counts in,
@@ -154,6 +280,7 @@ func newMetrics() *metrics {
 type requestSeries struct {
 	count    prometheus.Counter
 	duration prometheus.Observer
+	errors   prometheus.Counter // store_errors_total{source="answer"}; nil for other outcomes
 }
 
 // requestKey names a requestSeries. Every part comes from a bounded set
@@ -171,14 +298,21 @@ func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duratio
 	k := requestKey{endpoint, store, outcome}
 	v, ok := m.requestSeries.Load(k)
 	if !ok {
-		v, _ = m.requestSeries.LoadOrStore(k, &requestSeries{
-			count:    m.requests.WithLabelValues(endpoint, outcome, store),
+		rs := &requestSeries{
+			count:    m.requests.WithLabelValues(m.requestValues(endpoint, outcome, store)...),
 			duration: m.requestDuration.WithLabelValues(endpoint),
-		})
+		}
+		if store != "" && errorOutcome(outcome) {
+			rs.errors = m.storeErrors.WithLabelValues(store, errorSourceAnswer)
+		}
+		v, _ = m.requestSeries.LoadOrStore(k, rs)
 	}
 	rs := v.(*requestSeries)
 	rs.count.Inc()
 	rs.duration.Observe(d.Seconds())
+	if rs.errors != nil {
+		rs.errors.Inc()
+	}
 }
 
 // ObserveAnswer implements wazion.AnswerObserver.
@@ -190,14 +324,20 @@ func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
 		if reused {
 			result = "reused"
 		}
-		v, _ = m.answerSeries.LoadOrStore(k, m.answers.WithLabelValues(store, endpoint, result))
+		v, _ = m.answerSeries.LoadOrStore(k, m.answers.WithLabelValues(m.storeValues(store, endpoint, result)...))
 	}
 	v.(prometheus.Counter).Inc()
 }
 
 // ObserveWebhook implements adapter.Observer.
 func (m *metrics) ObserveWebhook(store, event, result string) {
-	m.webhooks.WithLabelValues(store, whatalo.WebhookEventLabel(event), result).Inc()
+	m.webhooks.WithLabelValues(m.storeValues(store, whatalo.WebhookEventLabel(event), result)...).Inc()
+	switch result {
+	case adapter.WebhookBadSignature, adapter.WebhookStaleTimestamp, adapter.WebhookBadPayload:
+		if store != "" {
+			m.storeErrors.WithLabelValues(store, errorSourceWebhook).Inc()
+		}
+	}
 }
 
 // ObserveIndex implements adapter.Observer.
@@ -211,7 +351,10 @@ func (m *metrics) ObserveIndex(store string, customers, keys int, lastSync time.
 
 // cacheObserver returns the cache.Options.Observer of one store.
 func (m *metrics) cacheObserver(store string) func(kind, result string) {
-	lookups := m.cacheLookups.MustCurryWith(prometheus.Labels{"store": store})
+	lookups := m.cacheLookups
+	if m.perStore {
+		lookups = lookups.MustCurryWith(prometheus.Labels{"store": store})
+	}
 	return func(kind, result string) {
 		lookups.WithLabelValues(kind, result).Inc()
 	}
@@ -219,30 +362,41 @@ func (m *metrics) cacheObserver(store string) func(kind, result string) {
 
 // storeObserver returns the whatalo.Observer of one store's client.
 func (m *metrics) storeObserver(store string) whatalo.Observer {
-	l := prometheus.Labels{"store": store}
-	return &upstreamObserver{
+	o := &upstreamObserver{
 		store:     store,
 		console:   m.console,
-		requests:  m.upstream.MustCurryWith(l),
-		latency:   m.upstreamLatency.MustCurryWith(l),
-		wait:      m.limiterWait.MustCurryWith(l),
-		rejects:   m.limiterRejects.MustCurryWith(l),
-		remaining: m.budgetRemaining.WithLabelValues(store),
-		limit:     m.budgetLimit.WithLabelValues(store),
-		reset:     m.budgetReset.WithLabelValues(store),
+		requests:  m.upstream,
+		latency:   m.upstreamLatency,
+		wait:      m.limiterWait,
+		rejects:   m.limiterRejects,
+		errors:    m.storeErrors,
+		remaining: m.discard,
+		limit:     m.discard,
+		reset:     m.discard,
 	}
+	if m.perStore {
+		l := prometheus.Labels{"store": store}
+		o.requests = m.upstream.MustCurryWith(l)
+		o.latency = m.upstreamLatency.MustCurryWith(l)
+		o.wait = m.limiterWait.MustCurryWith(l)
+		o.rejects = m.limiterRejects.MustCurryWith(l)
+		o.remaining = m.budgetRemaining.WithLabelValues(store)
+		o.limit = m.budgetLimit.WithLabelValues(store)
+		o.reset = m.budgetReset.WithLabelValues(store)
+	}
+	return o
 }
 
 // watchIndexState exports whatalo_wazion_index_state{store,state}: 1 for
 // each store's current index state and 0 for the others, read at scrape
-// time from state.
-func (m *metrics) watchIndexState(stores []string, state func(store string) string) {
+// time from states, which calls yield with each configured store and its
+// state.
+func (m *metrics) watchIndexState(states func(yield func(store, state string))) {
 	m.reg.MustRegister(&indexStateCollector{
 		desc: prometheus.NewDesc(metricsNamespace+"_index_state",
 			"State of the store's phone index: 1 for the current state (disabled, building, ready, stale, failed), 0 for the others.",
 			[]string{"store", "state"}, nil),
-		stores: stores,
-		state:  state,
+		states: states,
 	})
 }
 
@@ -264,6 +418,7 @@ type upstreamObserver struct {
 	latency   prometheus.ObserverVec
 	wait      prometheus.ObserverVec
 	rejects   *prometheus.CounterVec
+	errors    *prometheus.CounterVec // store_errors_total, labelled by store always
 	remaining prometheus.Gauge
 	limit     prometheus.Gauge
 	reset     prometheus.Gauge
@@ -279,6 +434,9 @@ var _ whatalo.Observer = (*upstreamObserver)(nil)
 
 func (o *upstreamObserver) ObserveRequest(route string, status int, d time.Duration) {
 	o.requests.WithLabelValues(route, statusLabel(status)).Inc()
+	if errorStatus(status) {
+		o.errors.WithLabelValues(o.store, errorSourceUpstream).Inc()
+	}
 	o.latency.WithLabelValues(route).Observe(d.Seconds())
 	o.console.ObserveUpstream(o.store, time.Now())
 }
@@ -318,15 +476,13 @@ func statusLabel(status int) string {
 // state is never older than the scrape.
 type indexStateCollector struct {
 	desc   *prometheus.Desc
-	stores []string
-	state  func(store string) string
+	states func(yield func(store, state string))
 }
 
 func (c *indexStateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *indexStateCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, store := range c.stores {
-		current := c.state(store)
+	c.states(func(store, current string) {
 		for _, st := range adapter.IndexStates() {
 			v := 0.0
 			if st == current {
@@ -334,5 +490,5 @@ func (c *indexStateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, store, st)
 		}
-	}
+	})
 }

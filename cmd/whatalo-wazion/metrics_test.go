@@ -14,7 +14,7 @@ import (
 var _ wazion.Observer = (*metrics)(nil)
 
 func TestMetricsRequests(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	m.ObserveRequest(wazion.EndpointCustomerInfo, "shop", wazion.OutcomeFound, 3*time.Millisecond)
 	m.ObserveRequest(wazion.EndpointCustomerInfo, "shop", wazion.OutcomeFound, 2*time.Second)
 	m.ObserveRequest(wazion.EndpointGlobalSearch, "", wazion.OutcomeUnauthorized, time.Millisecond)
@@ -67,7 +67,7 @@ whatalo_wazion_request_duration_seconds_count{endpoint="globalSearch"} 1
 }
 
 func TestMetricsCacheObserver(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	a, b := m.cacheObserver("a"), m.cacheObserver("b")
 	a("customer", "miss")
 	a("customer", "hit")
@@ -91,7 +91,7 @@ func TestMetricsCacheObserver(t *testing.T) {
 }
 
 func TestMetricsUpstreamObserver(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	o := m.storeObserver("shop")
 	o.ObserveRequest("GET /customers/{id}", 200, 20*time.Millisecond)
 	o.ObserveRequest("GET /customers/{id}", 503, 20*time.Millisecond)
@@ -131,7 +131,7 @@ func TestMetricsUpstreamObserver(t *testing.T) {
 }
 
 func TestMetricsWebhookEventsBounded(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	m.ObserveWebhook("shop", "customer.updated", "ok")
 	m.ObserveWebhook("shop", "evil.event.1", "ok")
 	m.ObserveWebhook("shop", "evil.event.2", "ok")
@@ -148,7 +148,7 @@ func TestMetricsWebhookEventsBounded(t *testing.T) {
 }
 
 func TestMetricsIndex(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	m.ObserveIndex("shop", 10, 0, time.Time{})
 	if n := testutil.CollectAndCount(m.indexLastSync); n != 0 {
 		t.Errorf("index_last_sync_timestamp_seconds set before any sync (%d series)", n)
@@ -166,7 +166,7 @@ func TestMetricsIndex(t *testing.T) {
 	}
 
 	state := map[string]string{"a": "building", "b": "ready"}
-	m.watchIndexState([]string{"a", "b"}, func(s string) string { return state[s] })
+	m.watchIndexState(storeStates([]string{"a", "b"}, func(s string) string { return state[s] }))
 	want := `
 # HELP whatalo_wazion_index_state State of the store's phone index: 1 for the current state (disabled, building, ready, stale, failed), 0 for the others.
 # TYPE whatalo_wazion_index_state gauge
@@ -196,7 +196,7 @@ whatalo_wazion_index_state{state="stale",store="b"} 0
 // TestMetricsNames checks every metric of the service against Prometheus
 // naming rules with promlint, and that the runtime collectors are there.
 func TestMetricsNames(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(true)
 	m.ObserveRequest(wazion.EndpointCustomerInfo, "shop", wazion.OutcomeFound, time.Millisecond)
 	m.cacheObserver("shop")("customer", "hit")
 	o := m.storeObserver("shop")
@@ -206,7 +206,7 @@ func TestMetricsNames(t *testing.T) {
 	o.ObserveRateLimit(1, 2, time.Now())
 	m.ObserveIndex("shop", 1, 1, time.Now())
 	m.ObserveWebhook("shop", "order.created", "ok")
-	m.watchIndexState([]string{"shop"}, func(string) string { return "ready" })
+	m.watchIndexState(storeStates([]string{"shop"}, func(string) string { return "ready" }))
 
 	problems, err := testutil.GatherAndLint(m.reg)
 	if err != nil {
@@ -238,6 +238,15 @@ func TestMetricsNames(t *testing.T) {
 	} {
 		if !names[name] {
 			t.Errorf("metric %s missing", name)
+		}
+	}
+}
+
+// storeStates yields each of stores with its state, for watchIndexState.
+func storeStates(stores []string, state func(string) string) func(yield func(store, state string)) {
+	return func(yield func(store, state string)) {
+		for _, s := range stores {
+			yield(s, state(s))
 		}
 	}
 }

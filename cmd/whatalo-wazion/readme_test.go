@@ -145,6 +145,13 @@ func TestReadmeExamplesRun(t *testing.T) {
 					if !strings.Contains(string(ci), "\n"+line+"\n") {
 						t.Errorf("%s: the README's test command %q is not what .ci/run runs", where, line)
 					}
+				case cmd[0] == "kill":
+					// The signals serve handles (TestServeReloadsOnSIGHUP
+					// sends the reload one), sent to the service.
+					if len(cmd) != 3 || !slices.Contains([]string{"-HUP", "-TERM", "-INT"}, cmd[1]) ||
+						!strings.Contains(cmd[2], "whatalo-wazion") {
+						t.Errorf("%s: %q: serve handles kill -HUP, -TERM or -INT sent to whatalo-wazion", where, line)
+					}
 				case cmd[0] == "docker":
 					// No image can be built here; what the image is given
 					// must at least be settings the service reads.

@@ -229,7 +229,7 @@ func TestReplicasShareWebhooks(t *testing.T) {
 	// One replica syncs the index; the others load its snapshot.
 	leaders := 0
 	for i, r := range replicas {
-		b := r.svc.backends[config.DefaultStoreName]
+		b := r.svc.backend(config.DefaultStoreName)
 		eventually(t, 10*time.Second, fmt.Sprintf("replica %d's index ready", i+1), func() bool {
 			return b.IndexStatus().State == "ready"
 		})

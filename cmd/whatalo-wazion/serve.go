@@ -8,7 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,13 +30,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	return serveConfig(ctx, cfg, stdout, nil)
+	// SIGHUP re-reads the configuration; registered before the service
+	// listens, so that a SIGHUP once it does never ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	return serveConfig(ctx, cfg, stdout, nil, &reloader{
+		signals: hup,
+		load:    func() (*config.Config, error) { return loadConfig(*configPath, getenv) },
+	})
+}
+
+// reloader is where a serving service hears that it should reload its
+// configuration, and how it reads it again.
+type reloader struct {
+	signals <-chan os.Signal
+	load    func() (*config.Config, error)
 }
 
 // serveConfig builds the service from cfg, logging to logOut, listens on
 // cfg.Listen, calls listening (when set) with the bound address, and serves
-// until ctx ends.
-func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, listening func(net.Addr)) error {
+// until ctx ends, reloading the configuration when reload (if not nil)
+// says so.
+func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, listening func(net.Addr), reload *reloader) error {
 	// The log is written through a bounded buffer, so that writing one
 	// line per request costs a request a copy, not a system call, and a
 	// stalled output drops lines instead of stalling answers. Closed last:
@@ -49,6 +68,9 @@ func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, list
 		return err
 	}
 	defer svc.Close()
+	if reload != nil {
+		svc.reloads, svc.load = reload.signals, reload.load
+	}
 	svc.metrics.watchLogDrops(alog.Dropped)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -127,14 +149,21 @@ func (s *service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "stores", len(cfg.Stores), "config", cfg.Source)
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case err := <-adminDone: // nil channel without an admin listener
-		ln.Close()
-		<-errc
-		return fmt.Errorf("serve admin: %w", err)
-	case <-ctx.Done():
+serving:
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case err := <-adminDone: // nil channel without an admin listener
+			ln.Close()
+			<-errc
+			return fmt.Errorf("serve admin: %w", err)
+		case <-s.reloads: // nil channel without a reloader
+			s.log.Info("reload: re-reading the configuration", "config", cfg.Source)
+			s.reloadFrom(s.load)
+		case <-ctx.Done():
+			break serving
+		}
 	}
 	s.log.Info("shutting down", "drain_timeout", cfg.Server.ShutdownTimeout.String())
 	stopBackground()

@@ -45,8 +45,8 @@ func (s *service) handleWebhook() fiber.Handler {
 			s.log.LogAttrs(c.UserContext(), level, "webhook", attrs...)
 		}
 
-		b, ok := s.backends[c.Params("store")]
-		if !ok {
+		b := s.backend(c.Params("store"))
+		if b == nil {
 			s.metrics.ObserveWebhook("", "", webhookUnknownStore)
 			log(slog.LevelWarn, "", "", fiber.StatusNotFound, nil)
 			return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "unknown store"})
