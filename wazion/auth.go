@@ -3,7 +3,6 @@ package wazion
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -56,11 +55,15 @@ type Tenant struct {
 }
 
 // Tenants resolves a token to its store. It keeps only SHA-256 digests of
-// the tokens, which also gives every comparison the same length.
+// the tokens, and finds a token by its digest in a map: the time a lookup
+// takes depends on the digest, which says nothing about any token's bytes
+// to a caller who cannot invert SHA-256, and stays the same however many
+// stores there are.
 type Tenants struct {
 	stores  []*store
 	keys    []tokenKey
-	headers []string // distinct custom token headers, canonical form
+	byHash  map[[sha256.Size]byte]int // index in keys
+	headers []string                  // distinct custom token headers, canonical form
 }
 
 // store is a Tenant ready to serve.
@@ -133,7 +136,7 @@ func newTenants(tenants []Tenant, prev *Tenants) (*Tenants, error) {
 			before[st.name] = st
 		}
 	}
-	ts := &Tenants{}
+	ts := &Tenants{byHash: map[[sha256.Size]byte]int{}}
 	names := make(map[string]bool, len(tenants))
 	owner := make(map[[sha256.Size]byte]string)
 	headers := make(map[string]bool)
@@ -196,6 +199,7 @@ func newTenants(tenants []Tenant, prev *Tenants) (*Tenants, error) {
 			}
 		}
 		for j, d := range def.digests {
+			ts.byHash[d] = len(ts.keys)
 			ts.keys = append(ts.keys, tokenKey{digest: d, store: len(ts.stores), limiter: st.limiters[j]})
 		}
 		ts.stores = append(ts.stores, st)
@@ -212,26 +216,18 @@ func (ts *Tenants) Names() []string {
 	return names
 }
 
-// lookup finds the store of token and the token's key. It compares the
-// token's digest with every known digest, without stopping at a match, so
-// the time taken says nothing about which token, or how much of one, was
-// right.
+// lookup finds the store of token and the token's key, by the token's
+// digest (see Tenants).
 func (ts *Tenants) lookup(token []byte) (*store, *tokenKey) {
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 {
 		return nil, nil
 	}
-	d := sha256.Sum256(token)
-	found, idx := 0, 0
-	for i := range ts.keys {
-		eq := subtle.ConstantTimeCompare(d[:], ts.keys[i].digest[:])
-		idx = subtle.ConstantTimeSelect(eq, i, idx)
-		found |= eq
-	}
-	if found == 0 {
+	i, ok := ts.byHash[sha256.Sum256(token)]
+	if !ok {
 		return nil, nil
 	}
-	k := &ts.keys[idx]
+	k := &ts.keys[i]
 	return ts.stores[k.store], k
 }
 

@@ -148,3 +148,23 @@ func BenchmarkLabelsText(b *testing.B) {
 		b.Fatal("no text")
 	}
 }
+
+// BenchmarkCustomerInfoRecentAnswerThousandStores is
+// BenchmarkCustomerInfoRecentAnswer for the last of 1,000 stores: finding
+// the token's store must not cost more with more stores.
+func BenchmarkCustomerInfoRecentAnswerThousandStores(b *testing.B) {
+	tenants := make([]wazion.Tenant, 0, 1000)
+	for i := range 999 {
+		tenants = append(tenants, wazion.Tenant{Name: fmt.Sprintf("S%d", i), Tokens: []string{fmt.Sprintf("token-of-store-%04d", i)},
+			Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour})
+	}
+	tenants = append(tenants, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour})
+	ts, err := wazion.NewTenants(tenants)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := wazion.NewServer(ts, wazion.Options{})
+	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
+	srv.Routes(app)
+	benchServe(b, app.Handler())
+}
