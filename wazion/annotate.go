@@ -141,14 +141,19 @@ func MaskPhone(phone string) string {
 	if phone[0] == '+' {
 		b.WriteByte('+')
 	}
+	stars := func(n int) {
+		for range n {
+			b.WriteByte('*')
+		}
+	}
 	if len(digits) <= 6 {
-		b.WriteString(strings.Repeat("*", len(digits)))
+		stars(len(digits))
 		return b.String()
 	}
 	n := len(digits)
 	if n <= maxPhoneDigits {
 		b.WriteString(digits[:4])
-		b.WriteString(strings.Repeat("*", n-6))
+		stars(n - 6)
 		b.WriteString(digits[n-2:])
 		return b.String()
 	}

@@ -288,7 +288,8 @@ func (s *Server) writeRaw(c *fiber.Ctx, b []byte) {
 // finish reports the request to the Observer and writes its access log line.
 // The line never holds the token; the phone is masked.
 func (s *Server) finish(c *fiber.Ctx, rec *record) {
-	d := time.Since(rec.start)
+	now := time.Now()
+	d := now.Sub(rec.start)
 	if s.observer != nil {
 		s.observer.ObserveRequest(rec.endpoint, rec.store, rec.outcome, d)
 		s.observeError(rec)
@@ -301,12 +302,16 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	case OutcomeError, OutcomeTimeout, OutcomeBadRequest, OutcomeUnauthorized:
 		level = slog.LevelWarn
 	}
+	// The line goes to the handler directly: slog.Logger would also look
+	// up its caller's program counter, which no handler here writes, on
+	// every request.
 	ctx := c.UserContext()
-	if !s.logger.Enabled(ctx, level) {
+	h := s.logger.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
+	var buf [12]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("request_id", rec.info.id),
 		slog.String("method", clip(c.Method(), maxLogField)),
 		slog.String("endpoint", rec.endpoint),
@@ -333,7 +338,9 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	if len(notes) > 0 {
 		attrs = append(attrs, slog.Attr{Key: "notes", Value: slog.GroupValue(notes...)})
 	}
-	s.logger.LogAttrs(ctx, level, "wazion request", attrs...)
+	r := slog.NewRecord(now, level, "wazion request", 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r) // a log that cannot be written is not the request's failure
 }
 
 // requestIDs makes the ids of requests that come without one: a random
