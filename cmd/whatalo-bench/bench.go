@@ -299,12 +299,15 @@ func serviceConfig(listen, baseURL string, so serviceOpts) ([]byte, error) {
 	if so.rateLimit > 0 {
 		store["rate_limit"] = so.rateLimit
 	}
+	// The bench is one token: held to a token's share of the budget, the
+	// Zipf runs would measure that share, not the cache behind it.
+	store["token_share"] = 1
 	cfg := map[string]any{
 		"listen":    listen,
 		"log_level": "info",
-		// The per-token request bound guards the upstream budget against a
-		// runaway caller; the bench is that caller on purpose, and measures
-		// what lies behind the guard.
+		// The per-token request bound and share guard the upstream budget
+		// against a runaway caller; the bench is that caller on purpose,
+		// and measures what lies behind the guard.
 		"server": map[string]any{"token_rate": -1},
 		"stores": []any{store},
 	}
