@@ -419,10 +419,7 @@ func (ps *paramSet) addRelatedString(v string, plusDecoded bool) error {
 	}
 	t := strings.TrimSpace(v)
 	if strings.HasPrefix(t, "[") {
-		if items, ok := plainStrings(t); ok {
-			for _, p := range items {
-				ps.addPhoneList(p, plusDecoded, false)
-			}
+		if ps.readPlainStrings(t, plusDecoded) {
 			return nil
 		}
 		// Read into a scratch set first, so a half-read invalid array
@@ -463,21 +460,32 @@ func (ps *paramSet) readRelatedJSON(s string, plusDecoded bool) error {
 	if err := checkJSONDepth(raw); err != nil {
 		return err
 	}
-	return ps.readRelatedArray(raw, plusDecoded)
+	return ps.decodeRelatedArray(raw, plusDecoded)
 }
 
 // readRelatedArray reads a JSON array of phones: strings (each may itself
 // be a comma-separated list) and numbers; anything else is skipped. It stops
 // reading at the cap, so a huge array costs no more than a short one.
 func (ps *paramSet) readRelatedArray(raw []byte, plusDecoded bool) error {
-	// The usual case, a short array of plain strings, is read in place;
-	// anything else (escapes, numbers, odd spacing) goes to the decoder.
-	if items, ok := plainStrings(string(raw)); ok {
-		for _, p := range items {
-			ps.addPhoneList(p, plusDecoded, false)
-		}
+	if ps.readPlainStrings(string(raw), plusDecoded) {
 		return nil
 	}
+	return ps.decodeRelatedArray(raw, plusDecoded)
+}
+
+// readPlainStrings reads the usual relatedphones value, a short array of
+// plain strings, in place, and reports whether s was one; anything else
+// (escapes, numbers, odd spacing) is left to decodeRelatedArray.
+func (ps *paramSet) readPlainStrings(s string, plusDecoded bool) bool {
+	items, ok := plainStrings(s)
+	for _, p := range items {
+		ps.addPhoneList(p, plusDecoded, false)
+	}
+	return ok
+}
+
+// decodeRelatedArray is readRelatedArray through encoding/json.
+func (ps *paramSet) decodeRelatedArray(raw []byte, plusDecoded bool) error {
 	// A short array of strings decodes in one call; the size check keeps a
 	// huge array on the capped path below.
 	if len(raw) <= 1024 {
