@@ -158,19 +158,30 @@ func completedKey(checkout string) string { return "checkout-completed:" + check
 // delivery came to this replica, not from another), in the WebhookStore.
 func (b *Backend) recordCart(key string, c Cart, shared bool) {
 	b.carts.add(key, c)
+	if shared {
+		b.writeWebhookState(cartsKey(key), maxCartAge, "keep an abandoned cart in the shared store; this replica holds it",
+			func(ctx context.Context) ([]byte, error) {
+				return json.Marshal(mergeCarts(b.storedCarts(ctx, key), []Cart{c}))
+			})
+	}
+}
+
+// writeWebhookState writes what value gives under key in the WebhookStore
+// (nil deletes it), within webhookStoreTimeout, and logs failure with the
+// error when it cannot: this replica's memory still holds the state.
+func (b *Backend) writeWebhookState(key string, ttl time.Duration, failure string, value func(context.Context) ([]byte, error)) {
 	st := b.opts.Shared.Webhooks
-	if st == nil || !shared {
+	if st == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
 	defer cancel()
-	list := mergeCarts(b.storedCarts(ctx, key), []Cart{c})
-	raw, err := json.Marshal(list)
+	raw, err := value(ctx)
 	if err == nil {
-		err = st.WriteState(ctx, cartsKey(key), raw, maxCartAge)
+		err = st.WriteState(ctx, key, raw, ttl)
 	}
 	if err != nil {
-		b.log.Warn("keep an abandoned cart in the shared store; this replica holds it", "err", err)
+		b.log.Warn(failure, "err", err)
 	}
 }
 
@@ -178,14 +189,9 @@ func (b *Backend) recordCart(key string, c Cart, shared bool) {
 // WebhookStore.
 func (b *Backend) clearCarts(key string, shared bool) {
 	b.carts.clear(key)
-	st := b.opts.Shared.Webhooks
-	if st == nil || !shared {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
-	defer cancel()
-	if err := st.WriteState(ctx, cartsKey(key), nil, 0); err != nil {
-		b.log.Warn("drop completed carts from the shared store; this replica's memory hides them", "err", err)
+	if shared {
+		b.writeWebhookState(cartsKey(key), 0, "drop completed carts from the shared store; this replica's memory hides them",
+			func(context.Context) ([]byte, error) { return nil, nil })
 	}
 }
 
@@ -196,15 +202,9 @@ func (b *Backend) completeCheckout(id string, at time.Time, shared bool) {
 		return
 	}
 	b.carts.complete(id, at)
-	st := b.opts.Shared.Webhooks
-	if st == nil || !shared {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
-	defer cancel()
-	raw, _ := at.UTC().MarshalText()
-	if err := st.WriteState(ctx, completedKey(id), raw, maxCartAge); err != nil {
-		b.log.Warn("keep a checkout's completion in the shared store; this replica remembers it", "err", err)
+	if shared {
+		b.writeWebhookState(completedKey(id), maxCartAge, "keep a checkout's completion in the shared store; this replica remembers it",
+			func(context.Context) ([]byte, error) { return at.UTC().MarshalText() })
 	}
 }
 
