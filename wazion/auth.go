@@ -244,7 +244,8 @@ func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
 		return s, k
 	}
 	h := &c.Request().Header
-	for _, tok := range authorizationTokens(h.Peek(fiber.HeaderAuthorization)) {
+	toks, n := authorizationTokens(h.Peek(fiber.HeaderAuthorization))
+	for _, tok := range toks[:n] {
 		if s, k := ts.lookup(tok); s != nil {
 			return s, k
 		}
@@ -264,32 +265,33 @@ func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
 func (k *tokenKey) allow() bool { return k == nil || k.limiter == nil || k.limiter.Allow() }
 
 // authorizationTokens returns the candidate tokens of an Authorization
-// header value.
-func authorizationTokens(v []byte) [][]byte {
+// header value, the first n of toks: a Basic password then its user, or
+// the credential of any other scheme, or a value without one.
+func authorizationTokens(v []byte) (toks [2][]byte, n int) {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 {
-		return nil
+		return toks, 0
 	}
 	scheme, rest, found := bytes.Cut(v, []byte(" "))
 	if !found {
-		return [][]byte{v}
+		return [2][]byte{v}, 1
 	}
 	rest = bytes.TrimSpace(rest)
 	if !bytes.EqualFold(scheme, []byte("Basic")) {
 		// Bearer, Token or anything else: the credential is the rest.
-		return [][]byte{rest}
+		return [2][]byte{rest}, 1
 	}
 	raw, err := base64.StdEncoding.DecodeString(string(rest))
 	if err != nil {
 		if raw, err = base64.RawStdEncoding.DecodeString(string(rest)); err != nil {
-			return nil
+			return toks, 0
 		}
 	}
 	user, pass, _ := bytes.Cut(raw, []byte(":"))
 	if len(bytes.TrimSpace(pass)) == 0 {
-		return [][]byte{user}
+		return [2][]byte{user}, 1
 	}
-	return [][]byte{pass, user}
+	return [2][]byte{pass, user}, 2
 }
 
 // MaskSecret shows at most a secret's first 4 characters ("wk_l…"), and

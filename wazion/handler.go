@@ -21,7 +21,7 @@ import (
 type record struct {
 	endpoint string
 	start    time.Time
-	info     *requestInfo
+	info     requestInfo // in the Backend's context as &info
 	store    string
 	outcome  string
 	phone    string
@@ -30,11 +30,23 @@ type record struct {
 	reused   bool  // a recent answer was sent again (Tenant.AnswerTTL)
 }
 
+// begin starts the record of a request the route's handler answers, at
+// the time fasthttp called the handler (now, for a handler called on its
+// own, as tests do).
 func (s *Server) begin(c *fiber.Ctx, endpoint string) *record {
+	start := c.Context().Time()
+	if start.IsZero() {
+		start = time.Now()
+	}
+	return s.beginAt(c, endpoint, start)
+}
+
+// beginAt starts the record of a request at start.
+func (s *Server) beginAt(c *fiber.Ctx, endpoint string, start time.Time) *record {
 	return &record{
 		endpoint: endpoint,
-		start:    time.Now(),
-		info:     &requestInfo{id: s.ids.requestID(c)},
+		start:    start,
+		info:     requestInfo{id: s.ids.requestID(c)},
 		outcome:  OutcomeError,
 	}
 }
@@ -110,7 +122,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			s.observeAnswer(ep.name, st, false)
 			agen = st.answers.generation()
 		}
-		res := callBackend(s, c, r, ep.call, st, req, rec.info)
+		res := callBackend(s, c, r, ep.call, st, req, &rec.info)
 		var out shaped
 		switch {
 		case res.panicked:
@@ -253,7 +265,8 @@ func (s *Server) write(c *fiber.Ctx, rec *record, body any) {
 	}
 	// json.Encoder ends with a newline and json.Marshal does not; answers
 	// are the same bytes either way.
-	s.writeRaw(c, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	answerJSON(c)
+	c.Response().SetBody(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))) // a copy: buf goes back to the pool
 }
 
 // encode writes body as JSON to buf, with the configured encoder or
@@ -278,11 +291,17 @@ func (s *Server) encode(buf *bytes.Buffer, body any) (err error) {
 	return enc.Encode(body)
 }
 
-// writeRaw sends b as the JSON answer. SetBody copies b, so b may be reused.
+// writeRaw sends b as the JSON answer, without copying it: b is built at
+// start or kept as a recent answer, and never changed after.
 func (s *Server) writeRaw(c *fiber.Ctx, b []byte) {
-	c.Status(fiber.StatusOK)
-	c.Set(fiber.HeaderContentType, ContentTypeJSON)
-	c.Response().SetBody(b)
+	answerJSON(c)
+	c.Response().SetBodyRaw(b)
+}
+
+// answerJSON sets the status and type of every WAzion answer.
+func answerJSON(c *fiber.Ctx) {
+	c.Response().SetStatusCode(fiber.StatusOK)
+	c.Response().Header.SetContentType(ContentTypeJSON)
 }
 
 // finish reports the request to the Observer and writes its access log line.
@@ -304,43 +323,36 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	}
 	// The line goes to the handler directly: slog.Logger would also look
 	// up its caller's program counter, which no handler here writes, on
-	// every request.
+	// every request. An AccessHandler takes it without a slog.Record.
 	ctx := c.UserContext()
 	h := s.logger.Handler()
 	if !h.Enabled(ctx, level) {
 		return
 	}
-	var buf [12]slog.Attr
-	attrs := append(buf[:0],
-		slog.String("request_id", rec.info.id),
-		slog.String("method", clip(c.Method(), maxLogField)),
-		slog.String("endpoint", rec.endpoint),
-		slog.String("store", rec.store),
-		slog.String("outcome", rec.outcome),
-		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
-	)
-	if rec.phone != "" {
-		attrs = append(attrs, slog.String("phone", MaskPhone(rec.phone)))
-	}
-	if rec.errMsg != "" {
-		attrs = append(attrs, slog.String("error", clip(rec.errMsg, maxLogField)))
+	l := AccessLine{
+		Time:      now,
+		Level:     level,
+		RequestID: rec.info.id,
+		Method:    clip(c.Method(), maxLogField),
+		Endpoint:  rec.endpoint,
+		Store:     rec.store,
+		Outcome:   rec.outcome,
+		LatencyMS: float64(d.Microseconds()) / 1000,
+		Phone:     MaskPhone(rec.phone),
+		Error:     clip(rec.errMsg, maxLogField),
+		Notes:     notes,
 	}
 	if rec.detail != nil {
 		// The detail adds the cause to the error; one that only says the
 		// error again is left out.
 		if d := rec.detail.Error(); d != rec.errMsg {
-			attrs = append(attrs, slog.String("detail", clip(d, maxLogField)))
+			l.Detail = clip(d, maxLogField)
 		}
 	}
 	if rec.reused {
-		attrs = append(attrs, slog.String("answer", "recent"))
+		l.Answer = "recent"
 	}
-	if len(notes) > 0 {
-		attrs = append(attrs, slog.Attr{Key: "notes", Value: slog.GroupValue(notes...)})
-	}
-	r := slog.NewRecord(now, level, "wazion request", 0)
-	r.AddAttrs(attrs...)
-	_ = h.Handle(ctx, r) // a log that cannot be written is not the request's failure
+	_ = writeAccess(ctx, h, l) // a log that cannot be written is not the request's failure
 }
 
 // requestIDs makes the ids of requests that come without one: a random

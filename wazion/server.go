@@ -240,7 +240,9 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 			}
 			return next(c, err)
 		}
-		rec := s.begin(c, r.name)
+		// fasthttp calls this handler also for a request it could not
+		// read, before its own clock reading for it: the time is now.
+		rec := s.beginAt(c, r.name, time.Now())
 		defer s.finish(c, rec)
 		rec.detail = err
 		// Whatever part of the request was read still counts: after a

@@ -9,8 +9,11 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 // jsonLog is the service's slog.Handler: the lines slog.JSONHandler writes
@@ -79,23 +82,64 @@ func (h *jsonLog) WithGroup(name string) slog.Handler {
 
 // Handle writes r as one line.
 func (h *jsonLog) Handle(_ context.Context, r slog.Record) error {
-	bp := h.bufs.Get().(*[]byte)
-	b := append((*bp)[:0], '{')
-	if !r.Time.IsZero() {
-		b = append(b, `"time":`...)
-		b = appendTime(b, r.Time.Round(0))
-		b = append(b, ',')
-	}
-	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
-	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
-	b = append(b, h.pre...)
+	bp, b := h.start(r.Time, r.Level, r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		b = appendAttr(b, a)
 		return true
 	})
-	b = append(b, '}', '\n')
+	return h.write(bp, append(b, '}', '\n'))
+}
+
+// HandleAccess writes the access line l: the bytes Handle writes for
+// l.Record(), without building the record.
+func (h *jsonLog) HandleAccess(_ context.Context, l wazion.AccessLine) error {
+	bp, b := h.start(l.Time, l.Level, wazion.AccessMessage)
+	b = append(b, `,"request_id":`...)
+	b = appendString(b, l.RequestID)
+	b = append(b, `,"method":`...)
+	b = appendString(b, l.Method)
+	b = append(b, `,"endpoint":`...)
+	b = appendString(b, l.Endpoint)
+	b = append(b, `,"store":`...)
+	b = appendString(b, l.Store)
+	b = append(b, `,"outcome":`...)
+	b = appendString(b, l.Outcome)
+	b = append(b, `,"latency_ms":`...)
+	b = appendMilliseconds(b, l.LatencyMS)
+	for _, f := range [...]struct{ key, value string }{
+		{`,"phone":`, l.Phone}, {`,"error":`, l.Error}, {`,"detail":`, l.Detail}, {`,"answer":`, l.Answer},
+	} {
+		if f.value != "" {
+			b = append(b, f.key...)
+			b = appendString(b, f.value)
+		}
+	}
+	if len(l.Notes) > 0 {
+		b = appendAttr(b, slog.Attr{Key: "notes", Value: slog.GroupValue(l.Notes...)})
+	}
+	return h.write(bp, append(b, '}', '\n'))
+}
+
+// start takes a buffer from the pool and begins a line in it: the time,
+// level and message, and the attributes added by WithAttrs.
+func (h *jsonLog) start(t time.Time, level slog.Level, msg string) (*[]byte, []byte) {
+	bp := h.bufs.Get().(*[]byte)
+	b := append((*bp)[:0], '{')
+	if !t.IsZero() {
+		b = append(b, `"time":`...)
+		b = appendTime(b, t.Round(0))
+		b = append(b, ',')
+	}
+	b = append(b, `"level":`...)
+	b = appendString(b, level.String())
+	b = append(b, `,"msg":`...)
+	b = appendString(b, msg)
+	return bp, append(b, h.pre...)
+}
+
+// write writes the line b, built in the pooled buffer bp, and gives the
+// buffer back.
+func (h *jsonLog) write(bp *[]byte, b []byte) error {
 	_, err := h.w.Write(b)
 	if cap(b) <= 64<<10 { // a huge line's buffer is not kept
 		*bp = b
@@ -193,15 +237,73 @@ func appendFloat(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
 
-// appendTime writes t in RFC 3339, and in place of a year RFC 3339 cannot
-// write, the error slog gives (as a valid string, where slog writes both).
+// appendTime writes t in RFC 3339 with nanoseconds, and in place of a year
+// RFC 3339 cannot write, the error slog gives (as a valid string, where
+// slog writes both). The text of the second, before its fraction, and of
+// the zone are kept for the last second written, which is the one of
+// nearly every line.
 func appendTime(b []byte, t time.Time) []byte {
-	if y := t.Year(); y < 0 || y >= 10000 {
-		return appendString(b, "!ERROR:time.Time year outside of range [0,9999]")
+	sec, loc := t.Unix(), t.Location()
+	ts := lastSecond.Load()
+	if ts == nil || ts.unix != sec || ts.loc != loc {
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return appendString(b, "!ERROR:time.Time year outside of range [0,9999]")
+		}
+		ts = &secondText{unix: sec, loc: loc}
+		ts.date = t.AppendFormat(nil, "2006-01-02T15:04:05")
+		ts.zone = t.AppendFormat(nil, "Z07:00")
+		lastSecond.Store(ts)
 	}
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, ts.date...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// time.RFC3339Nano's fraction: nine digits, trailing zeros cut.
+		var f [10]byte
+		f[0] = '.'
+		for i := 9; i > 0; i-- {
+			f[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for f[n-1] == '0' {
+			n--
+		}
+		b = append(b, f[:n]...)
+	}
+	b = append(b, ts.zone...)
 	return append(b, '"')
+}
+
+// secondText is the RFC 3339 text of one second in one location: its date
+// and time of day, and its zone.
+type secondText struct {
+	unix       int64
+	loc        *time.Location
+	date, zone []byte
+}
+
+var lastSecond atomic.Pointer[secondText]
+
+// appendMilliseconds writes ms, a count of microseconds over 1000 as the
+// access line's latency is, as encoding/json would write the float: the
+// digits of the count with the decimal point three from its end and the
+// trailing zeros cut. Other values take the general way.
+func appendMilliseconds(b []byte, ms float64) []byte {
+	us := math.Round(ms * 1000)
+	if !(ms > 0 && us < 1e15 && us/1000 == ms) {
+		return appendValue(b, slog.Float64Value(ms))
+	}
+	n := int64(us)
+	b = strconv.AppendInt(b, n/1000, 10)
+	if frac := n % 1000; frac != 0 {
+		d := [4]byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		end := 4
+		for d[end-1] == '0' {
+			end--
+		}
+		b = append(b, d[:end]...)
+	}
+	return b
 }
 
 // appendMarshal is the slow path for values the fast one does not know.

@@ -9,6 +9,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
 // bothLines logs one record through slog's JSONHandler and through
@@ -121,6 +123,60 @@ func TestJSONLogYearOutOfRange(t *testing.T) {
 	}
 }
 
+// accessLines writes l through slog.JSONHandler (its Record) and through
+// jsonLog.HandleAccess, both with the attributes of with, and returns the
+// lines.
+func accessLines(t testing.TB, with []slog.Attr, l wazion.AccessLine) (want, got string) {
+	t.Helper()
+	var std, fast bytes.Buffer
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
+	hs := slog.Handler(slog.NewJSONHandler(&std, opts))
+	hf := newJSONLog(&fast, opts)
+	if len(with) > 0 {
+		hs, hf = hs.WithAttrs(with), hf.WithAttrs(with)
+	}
+	if err := hs.Handle(context.Background(), l.Record()); err != nil {
+		t.Fatal(err)
+	}
+	ah, ok := hf.(wazion.AccessHandler)
+	if !ok {
+		t.Fatalf("%T is not a wazion.AccessHandler", hf)
+	}
+	if err := ah.HandleAccess(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	return std.String(), fast.String()
+}
+
+func TestJSONLogAccessLineIsSlogsLine(t *testing.T) {
+	at := time.Date(2026, 12, 2, 3, 4, 5, 678901234, time.UTC)
+	full := wazion.AccessLine{Time: at, Level: slog.LevelWarn, RequestID: "0123456789abcdef", Method: "POST",
+		Endpoint: "sidePanel_CustomerInfo", Store: "tienda \"uno\"", Outcome: "error", LatencyMS: 12.345,
+		Phone: "+1809*****34", Error: "upstream error\n", Detail: "whatalo: GET /v1/customers: 503 \u2028",
+		Answer: "recent", Notes: []slog.Attr{slog.String("cache", "hit"), slog.String("upstream_calls", "2")}}
+	cases := []struct {
+		name string
+		with []slog.Attr
+		line wazion.AccessLine
+	}{
+		{name: "every field", line: full},
+		{name: "with attributes", with: []slog.Attr{slog.String("service", "whatalo-wazion")}, line: full},
+		{name: "only the fixed fields", line: wazion.AccessLine{Time: at, RequestID: "x", Method: "GET", Endpoint: "globalSearch", Outcome: "found", LatencyMS: 0.004}},
+		{name: "no time, tiny and huge latency", line: wazion.AccessLine{Level: slog.LevelError, LatencyMS: 1e-7}},
+		{name: "huge latency", line: wazion.AccessLine{Time: at, LatencyMS: 3e21}},
+		{name: "empty notes group", line: wazion.AccessLine{Time: at, Notes: []slog.Attr{{}}}},
+		{name: "invalid UTF-8", line: wazion.AccessLine{Time: at, Store: "\xff\xfe", Error: "\x00"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, got := accessLines(t, tc.with, tc.line)
+			if got != want {
+				t.Errorf("access line differs from slog.JSONHandler's\n got: %s\nwant: %s", got, want)
+			}
+		})
+	}
+}
+
 func FuzzJSONLogMatchesSlog(f *testing.F) {
 	f.Add("msg", "key", "value", 1.5)
 	f.Add("\u2028", "\x00", "\xff\xfe", 1e-9)
@@ -128,6 +184,39 @@ func FuzzJSONLogMatchesSlog(f *testing.F) {
 		want, got := bothLines(t, nil, slog.LevelInfo, msg, slog.String(key, val), slog.Float64("f", fl), slog.Group(key, slog.String(val, msg)))
 		if got != want {
 			t.Errorf("line differs from slog.JSONHandler's\n got: %s\nwant: %s", got, want)
+		}
+		want, got = accessLines(t, nil, wazion.AccessLine{RequestID: msg, Store: key, Error: val, LatencyMS: fl,
+			Notes: []slog.Attr{slog.String(key, val)}})
+		if got != want {
+			t.Errorf("access line differs from slog.JSONHandler's\n got: %s\nwant: %s", got, want)
+		}
+	})
+}
+
+// FuzzJSONLogTimesAndLatencies checks the kept second and the latency's
+// digits against the standard encodings: times of any second, fraction and
+// zone, written twice so the second write reads the kept text, and
+// latencies made as the access line makes them.
+func FuzzJSONLogTimesAndLatencies(f *testing.F) {
+	f.Add(int64(1796180645), int64(678901234), 0, int64(1234))
+	f.Add(int64(1796180645), int64(0), -3*3600, int64(1000))
+	f.Add(int64(-62135596800), int64(100), 19800, int64(0))
+	f.Add(int64(253402300799), int64(999999999), 60, int64(1<<53))
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int, us int64) {
+		zone := time.FixedZone("z", offset%(18*3600))
+		at := time.Unix(sec, nsec%1e9).In(zone)
+		want := string(appendMarshal(nil, at))
+		if y := at.Year(); y < 0 || y >= 10000 {
+			want = `"!ERROR:time.Time year outside of range [0,9999]"`
+		}
+		for range 2 {
+			if got := string(appendTime(nil, at)); got != want {
+				t.Fatalf("appendTime(%v) = %s, want %s", at, got, want)
+			}
+		}
+		ms := float64(us) / 1000
+		if got, want := string(appendMilliseconds(nil, ms)), string(appendMarshal(nil, ms)); got != want {
+			t.Fatalf("appendMilliseconds(%v) = %s, want %s", ms, got, want)
 		}
 	})
 }
@@ -155,6 +244,16 @@ func BenchmarkAccessLine(b *testing.B) {
 			}
 		})
 	}
+	b.Run("jsonLog.HandleAccess", func(b *testing.B) {
+		h := newJSONLog(discard{}, nil).(wazion.AccessHandler)
+		line := wazion.AccessLine{Time: time.Now(), RequestID: "0123456789abcdef0123456789abcdef", Method: "GET",
+			Endpoint: "sidePanel_CustomerInfo", Store: "demo", Outcome: "ok", LatencyMS: 0.123, Phone: "+1809*****34 (11 digits)"}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.HandleAccess(ctx, line)
+		}
+	})
 }
 
 type discard struct{}
