@@ -1,6 +1,7 @@
 package wazion
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -166,15 +167,113 @@ func remoteAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// limitedConn gives its slot back once, on the first Close.
+// limitedConn gives its slot back once, on the first Close, and applies
+// its deadlines when they bound something (see lazyDeadline).
 type limitedConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	rd, wd  lazyDeadline
+}
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if err := c.rd.enter(c.Conn.SetReadDeadline); err != nil {
+		return 0, err
+	}
+	defer c.rd.exit()
+	return c.Conn.Read(p)
+}
+
+func (c *limitedConn) Write(p []byte) (int, error) {
+	if err := c.wd.enter(c.Conn.SetWriteDeadline); err != nil {
+		return 0, err
+	}
+	defer c.wd.exit()
+	return c.Conn.Write(p)
+}
+
+func (c *limitedConn) SetReadDeadline(t time.Time) error {
+	return c.rd.want(t, c.Conn.SetReadDeadline)
+}
+
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	return c.wd.want(t, c.Conn.SetWriteDeadline)
+}
+
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// lazyDeadline is one direction of a connection's deadline, applied to the
+// connection when it bounds something. fasthttp asks for two read
+// deadlines and a write deadline on every request (the idle time, the
+// header time, the write time), and each is a timer update in the runtime;
+// a deadline only bounds the Reads (Writes) that run under it, so one
+// asked while none runs waits for the next to start, and one asked while
+// one runs is applied at once, which still ends a blocked Read as net.Conn
+// promises. Often none runs in between: a request's headers arrive whole
+// with its first byte, so the header deadline never reaches the
+// connection.
+//
+// A later deadline does not replace the applied one while the applied one
+// still leaves at least seven eighths of the time the later one gives:
+// under keep-alive the same timeout is asked again request after request,
+// a few microseconds later each time, and is applied again about once per
+// eighth of it. An earlier deadline, or none, is always applied.
+type lazyDeadline struct {
+	mu      sync.Mutex
+	wanted  time.Time
+	applied time.Time
+	running int // Reads (Writes) under the applied deadline
+}
+
+// want asks for t, applying it at once when a Read (Write) runs.
+func (d *lazyDeadline) want(t time.Time, apply func(time.Time) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.wanted = t
+	if d.running == 0 {
+		return nil
+	}
+	return d.applyLocked(apply)
+}
+
+// enter applies the wanted deadline, if it must be, before a Read (Write).
+func (d *lazyDeadline) enter(apply func(time.Time) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.applyLocked(apply); err != nil {
+		return err
+	}
+	d.running++
+	return nil
+}
+
+func (d *lazyDeadline) exit() {
+	d.mu.Lock()
+	d.running--
+	d.mu.Unlock()
+}
+
+func (d *lazyDeadline) applyLocked(apply func(time.Time) error) error {
+	if d.wanted.Equal(d.applied) {
+		return nil
+	}
+	if !d.applied.IsZero() && d.wanted.After(d.applied) {
+		now := time.Now()
+		if left := d.applied.Sub(now); left > 0 && left >= d.wanted.Sub(now)/8*7 {
+			return nil
+		}
+	}
+	if err := apply(d.wanted); err != nil {
+		return err
+	}
+	d.applied = d.wanted
+	return nil
 }
