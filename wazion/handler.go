@@ -28,6 +28,9 @@ type record struct {
 	errMsg   string
 	detail   error // full cause, for the log only
 	reused   bool  // a recent answer was sent again (Tenant.AnswerTTL)
+	// lent: info went into a Backend's context, which may outlive the
+	// request; the record is then left to the collector, not reused.
+	lent bool
 }
 
 // begin starts the record of a request the route's handler answers, at
@@ -43,12 +46,17 @@ func (s *Server) begin(c *fiber.Ctx, endpoint string) *record {
 
 // beginAt starts the record of a request at start.
 func (s *Server) beginAt(c *fiber.Ctx, endpoint string, start time.Time) *record {
-	return &record{
+	rec, _ := s.records.Get().(*record)
+	if rec == nil {
+		rec = new(record)
+	}
+	*rec = record{
 		endpoint: endpoint,
 		start:    start,
 		info:     requestInfo{id: s.ids.requestID(c)},
 		outcome:  OutcomeError,
 	}
+	return rec
 }
 
 // handle is the one handler behind all five routes, r being the route of
@@ -122,6 +130,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			s.observeAnswer(ep.name, st, false)
 			agen = st.answers.generation()
 		}
+		rec.lent = true
 		res := callBackend(s, c, r, ep.call, st, req, &rec.info)
 		var out shaped
 		switch {
@@ -307,6 +316,7 @@ func answerJSON(c *fiber.Ctx) {
 // finish reports the request to the Observer and writes its access log line.
 // The line never holds the token; the phone is masked.
 func (s *Server) finish(c *fiber.Ctx, rec *record) {
+	defer s.release(rec)
 	now := time.Now()
 	d := now.Sub(rec.start)
 	if s.observer != nil {
@@ -353,6 +363,13 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 		l.Answer = "recent"
 	}
 	_ = writeAccess(ctx, h, l) // a log that cannot be written is not the request's failure
+}
+
+// release gives rec back for another request, unless it was lent.
+func (s *Server) release(rec *record) {
+	if !rec.lent {
+		s.records.Put(rec)
+	}
 }
 
 // requestIDs makes the ids of requests that come without one: a random

@@ -589,6 +589,45 @@ func TestLabelsInAnswers(t *testing.T) {
 	}
 }
 
+// TestAbandonedBackendKeepsItsRequest: a Backend still running after its
+// request was answered holds that request's id and annotates nothing of
+// the requests served meanwhile, whose records are reused.
+func TestAbandonedBackendKeepsItsRequest(t *testing.T) {
+	var logs logBuffer
+	release, seen := make(chan struct{}), make(chan string, 1)
+	fake := &fakeBackend{name: "A", customerInfo: func(ctx context.Context, req wazion.Request) (*wazion.CustomerInfoResponse, error) {
+		if req.Phone != "+18095550000" {
+			return &wazion.CustomerInfoResponse{}, nil
+		}
+		<-release // past the deadline: the request is answered without it
+		wazion.Annotate(ctx, "late", "yes")
+		seen <- wazion.RequestID(ctx)
+		return &wazion.CustomerInfoResponse{}, nil
+	}}
+	app := oneStore(t, fake, wazion.Options{Logger: newLogger(&logs), Margin: 10 * time.Millisecond,
+		Budgets: map[string]time.Duration{wazion.EndpointCustomerInfo: 50 * time.Millisecond}})
+	slow := get(path(wazion.EndpointCustomerInfo) + "?token=" + tokenA + "&phone=%2B18095550000")
+	slow.Header.Set("X-Request-Id", "slow-1")
+	if a := do(t, app, slow); !strings.HasPrefix(a.str("error"), "timeout") {
+		t.Fatalf("slow request answered %s", a.raw)
+	}
+	for i := range 20 {
+		r := get(path(wazion.EndpointCustomerInfo) + "?token=" + tokenA + "&phone=%2B1809555" + fmt.Sprintf("%04d", i+1))
+		r.Header.Set("X-Request-Id", fmt.Sprintf("other-%d", i))
+		do(t, app, r)
+		do(t, app, get(path(wazion.EndpointCustomerInfo)+"?token=wrong")) // refused, no Backend
+	}
+	close(release)
+	if id := <-seen; id != "slow-1" {
+		t.Errorf("the abandoned Backend sees request id %q, want slow-1", id)
+	}
+	for _, l := range logs.lines(t) {
+		if notes, _ := l["notes"].(map[string]any); notes["late"] != nil {
+			t.Errorf("a late annotation reached the line of %v", l["request_id"])
+		}
+	}
+}
+
 func TestAccessLogAndAnnotations(t *testing.T) {
 	var logs logBuffer
 	fake := &fakeBackend{name: "A", customerInfo: func(ctx context.Context, req wazion.Request) (*wazion.CustomerInfoResponse, error) {

@@ -113,6 +113,7 @@ type Server struct {
 	routes    []*route                    // in Endpoints order
 	byName    map[string]*route           // by lower-case name
 	bufs      sync.Pool
+	records   sync.Pool // of *record, see record.lent
 	ids       *requestIDs
 }
 
