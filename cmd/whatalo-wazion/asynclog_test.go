@@ -117,6 +117,30 @@ func TestAsyncLogFlushesWithinInterval(t *testing.T) {
 	})
 }
 
+// TestAsyncLogWritesABatchAtOnce: once asyncLogBatch bytes gathered, far
+// below the capacity, the writer does not wait for its interval, so the
+// part of the buffers in use stays small.
+func TestAsyncLogWritesABatchAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out lockedBuffer
+		l := newAsyncLog(&out, time.Hour, asyncLogCapacity)
+		defer l.Close()
+		line := []byte(strings.Repeat("x", 1023) + "\n")
+		for range asyncLogBatch/len(line) - 1 {
+			l.Write(line)
+		}
+		synctest.Wait()
+		if n := len(out.String()); n != 0 {
+			t.Fatalf("%d bytes written before a batch gathered", n)
+		}
+		l.Write(line)
+		synctest.Wait()
+		if n := len(out.String()); n != asyncLogBatch {
+			t.Fatalf("after a batch %d bytes are written, want %d", n, asyncLogBatch)
+		}
+	})
+}
+
 func TestAsyncLogCountsAndReportsDrops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &gatedWriter{open: make(chan struct{})}
