@@ -3,6 +3,7 @@ package wazion
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -20,20 +21,24 @@ const maxAnswers = 4096
 // retry) costs a map lookup instead of rebuilding and encoding the answer.
 // Forget drops them all when the store's data changes (a webhook).
 //
-// The map is golang-lru's simplelru, bounded and O(1), under this type's
-// own lock, which also keeps put and forget in step. golang-lru's
-// expirable.LRU does not fit: in v2 every one starts a cleanup goroutine
-// that nothing can stop (its Close is left out), which would outlive its
-// Tenants, and it reads the clock itself. Reading with Peek leaves the
-// order that of the writes, and with one lifetime for every answer that is
-// (but for writes racing by microseconds) the order they expire in: put
-// drops expired answers from the old end, each once.
+// Reads take no lock and write nothing shared: two cores answering at
+// once would otherwise pass a lock's cache line back and forth on every
+// request. The answers are in a sync.Map for the reads; the writes (put,
+// forget) go under a mutex, which keeps them in step, and bound the map by
+// golang-lru's simplelru of the keys, whose evictions delete from it.
+// golang-lru's expirable.LRU does not fit: in v2 every one starts a cleanup
+// goroutine that nothing can stop (its Close is left out), which would
+// outlive its Tenants, and it reads the clock itself. With one lifetime for
+// every answer the order of the writes is (but for writes racing by
+// microseconds) the order they expire in: put drops expired answers from
+// the old end, each once.
 type answers struct {
-	ttl time.Duration
+	ttl  time.Duration
+	read sync.Map      // key → answer
+	gen  atomic.Uint64 // bumped by forget; an answer begun before it is not kept
 
-	mu  sync.RWMutex
-	gen uint64 // bumped by forget; an answer begun before it is not kept
-	m   *simplelru.LRU[string, answer]
+	mu    sync.Mutex
+	order *simplelru.LRU[string, time.Time] // key → until, in the order of writes
 }
 
 type answer struct {
@@ -46,11 +51,13 @@ func newAnswers(ttl time.Duration) *answers {
 	if ttl <= 0 {
 		return nil
 	}
-	m, err := simplelru.NewLRU[string, answer](maxAnswers, nil)
+	a := &answers{ttl: ttl}
+	order, err := simplelru.NewLRU(maxAnswers, func(key string, _ time.Time) { a.read.Delete(key) })
 	if err != nil {
 		panic("wazion: " + err.Error()) // only for a size below 1
 	}
-	return &answers{ttl: ttl, m: m}
+	a.order = order
+	return a
 }
 
 // answerKey identifies a request by everything its answer depends on.
@@ -78,13 +85,15 @@ func (a *answers) get(key string, now time.Time) (answer, bool) {
 	if a == nil {
 		return answer{}, false
 	}
-	a.mu.RLock()
-	v, ok := a.m.Peek(key)
-	a.mu.RUnlock()
-	if !ok || !now.Before(v.until) {
+	v, ok := a.read.Load(key)
+	if !ok {
 		return answer{}, false
 	}
-	return v, true
+	ans := v.(answer)
+	if !now.Before(ans.until) {
+		return answer{}, false
+	}
+	return ans, true
 }
 
 // generation is read before the Backend is asked; put keeps the answer
@@ -93,9 +102,7 @@ func (a *answers) generation() uint64 {
 	if a == nil {
 		return 0
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.gen
+	return a.gen.Load()
 }
 
 // put keeps body for key until now + ttl, in place of the oldest answer
@@ -106,19 +113,21 @@ func (a *answers) put(key string, gen uint64, body []byte, found bool, now time.
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if gen != a.gen {
+	if gen != a.gen.Load() {
 		return
 	}
 	for {
-		_, v, ok := a.m.GetOldest()
-		if !ok || now.Before(v.until) {
+		_, until, ok := a.order.GetOldest()
+		if !ok || now.Before(until) {
 			break
 		}
-		a.m.RemoveOldest()
+		a.order.RemoveOldest()
 	}
 	// Add moves a key written again to the new end, so the order stays
 	// that of expiry.
-	a.m.Add(key, answer{body: body, found: found, until: now.Add(a.ttl)})
+	until := now.Add(a.ttl)
+	a.order.Add(key, until)
+	a.read.Store(key, answer{body: body, found: found, until: until})
 }
 
 // forget drops every kept answer.
@@ -127,8 +136,9 @@ func (a *answers) forget() {
 		return
 	}
 	a.mu.Lock()
-	a.gen++
-	a.m.Purge()
+	a.gen.Add(1)
+	a.order.Purge()
+	a.read.Clear()
 	a.mu.Unlock()
 }
 
@@ -137,9 +147,12 @@ func (a *answers) len() int {
 	if a == nil {
 		return 0
 	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.m.Len()
+	n := 0
+	a.read.Range(func(any, any) bool {
+		n++
+		return true
+	})
+	return n
 }
 
 // Forget drops the recent answers of the named store (see

@@ -372,17 +372,21 @@ func (s *Server) release(rec *record) {
 	}
 }
 
-// requestIDs makes the ids of requests that come without one: a random
-// prefix drawn once per Server and a counter, 32 hex digits as a random
-// id would be, unique without reading the system's randomness per request.
+// requestIDs makes the ids of requests that come without one, 32 hex
+// digits as a random id would be, unique without reading the system's
+// randomness per request: a random prefix drawn once per Server, then
+// fasthttp's number of the connection and the request's number on it, so
+// that requests on different cores share no counter. A request handled
+// outside a server (a test's RequestCtx, connection number 0) takes the
+// next of a counter in place of its request number.
 type requestIDs struct {
-	prefix [16]byte // hex
+	prefix [12]byte // hex
 	header []byte   // HeaderRequestID, in the canonical form fasthttp keeps
 	n      atomic.Uint64
 }
 
 func newRequestIDs() *requestIDs {
-	var p [8]byte
+	var p [6]byte
 	_, _ = rand.Read(p[:]) // never fails, see crypto/rand.Read
 	ids := &requestIDs{header: []byte(HeaderRequestID)}
 	hex.Encode(ids.prefix[:], p[:])
@@ -398,11 +402,16 @@ func (ids *requestIDs) requestID(c *fiber.Ctx) string {
 		id = c.Response().Header.Peek(HeaderRequestID)
 	}
 	if !validRequestID(id) {
+		conn, n := c.Context().ConnID(), c.Context().ConnRequestNum()
+		if conn == 0 {
+			n = ids.n.Add(1)
+		}
 		var b [32]byte
-		copy(b[:16], ids.prefix[:])
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], ids.n.Add(1))
-		hex.Encode(b[16:], n[:])
+		copy(b[:12], ids.prefix[:])
+		var v [10]byte // 40 bits of each: a trillion connections, a trillion requests on one
+		binary.BigEndian.PutUint64(v[:8], conn<<24|(n>>16)&(1<<24-1))
+		binary.BigEndian.PutUint16(v[8:], uint16(n))
+		hex.Encode(b[12:], v[:])
 		id = b[:]
 	}
 	s := string(id)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -688,6 +689,39 @@ func TestAccessLogAndAnnotations(t *testing.T) {
 	}
 	if len(ids) != 3 || ids[""] {
 		t.Errorf("generated ids %v", ids)
+	}
+}
+
+// TestRequestIDsOnConnections: made-up ids are 32 hex digits, differ for
+// every request of a keep-alive connection and across connections, and
+// share the Server's prefix.
+func TestRequestIDsOnConnections(t *testing.T) {
+	base := serve(t, oneStore(t, &fakeBackend{name: "A"}, wazion.Options{}))
+	ids := map[string]bool{}
+	prefixes := map[string]bool{}
+	for range 3 {
+		client := &http.Client{Transport: &http.Transport{}} // a connection of its own, kept alive
+		for range 3 {
+			resp, err := client.Get(base + path(wazion.EndpointCustomerInfo) + "?token=" + tokenA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			id := resp.Header.Get("X-Request-Id")
+			if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+				t.Fatalf("made-up id %q is not 32 hex digits", id)
+			}
+			ids[id] = true
+			prefixes[id[:12]] = true
+		}
+		client.CloseIdleConnections()
+	}
+	if len(ids) != 9 {
+		t.Errorf("9 requests on 3 connections got %d distinct ids: %v", len(ids), ids)
+	}
+	if len(prefixes) != 1 {
+		t.Errorf("one Server's ids have %d prefixes: %v", len(prefixes), prefixes)
 	}
 }
 
