@@ -105,6 +105,8 @@ type Limiter struct {
 	bg        *rate.Limiter
 	inter     *rate.Limiter // interactive calls' bucket while reserved > 0
 
+	takeMu sync.Mutex // see take
+
 	mu          sync.Mutex
 	pausedUntil time.Time
 	seen        bool
@@ -397,9 +399,23 @@ func (l *Limiter) wait(ctx context.Context, p Priority) (time.Duration, error) {
 
 // take reserves one token from lim and sleeps until it is due. Reserve, not
 // Wait, so a refusal can say how far away the token was.
+//
+// A turn that would come too late is refused before anything is reserved:
+// a reservation cancelled after others followed it gives back less than it
+// took (x/time/rate's CancelAt), and under a crowd of callers with short
+// deadlines those lost turns added up to half the budget. takeMu keeps the
+// look at the bucket and the reservation together.
 func (l *Limiter) take(ctx context.Context, lim *rate.Limiter, p Priority, share bool) error {
+	l.takeMu.Lock()
 	now := time.Now()
+	if d := delayOf(lim, now); d > 0 {
+		if dl, ok := ctx.Deadline(); ok && now.Add(d+callReserve(dl.Sub(now))).After(dl) {
+			l.takeMu.Unlock()
+			return &LimiterError{Priority: p, Wait: d, Left: dl.Sub(now), PerMinute: l.perMinute, Share: share}
+		}
+	}
 	r := lim.ReserveN(now, 1)
+	l.takeMu.Unlock()
 	if !r.OK() {
 		return &LimiterError{Priority: p, PerMinute: l.perMinute, Share: share}
 	}
@@ -407,15 +423,25 @@ func (l *Limiter) take(ctx context.Context, lim *rate.Limiter, p Priority, share
 	if d == 0 {
 		return nil
 	}
-	if dl, ok := ctx.Deadline(); ok && now.Add(d+callReserve(dl.Sub(now))).After(dl) {
-		r.CancelAt(now)
-		return &LimiterError{Priority: p, Wait: d, Left: dl.Sub(now), PerMinute: l.perMinute, Share: share}
-	}
 	if err := sleep(ctx, d); err != nil {
 		r.Cancel()
 		return err
 	}
 	return nil
+}
+
+// delayOf is how long after now a reservation of one token from lim would
+// wait: nothing while a token is there, else the time the missing part
+// takes to refill.
+func delayOf(lim *rate.Limiter, now time.Time) time.Duration {
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 || lim.Limit() == rate.Inf {
+		return 0
+	}
+	if lim.Limit() <= 0 {
+		return 0 // never refills: ReserveN says so
+	}
+	return time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
 }
 
 // maxCallReserve is the time a call needs after its turn comes: a turn

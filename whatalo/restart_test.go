@@ -44,13 +44,12 @@ func TestRestartsStayUnderTheKeyLimit(t *testing.T) {
 		if st.RateLimited != 0 {
 			t.Errorf("the fake answered %d requests with 429", st.RateLimited)
 		}
-		// How many calls get through is not asserted beyond each process
-		// making some: twenty callers with 2 s deadlines on a 60/min key
-		// make 17 to 63 in the two minutes, depending on the order the
-		// bubble runs them in (refused reservations give back less than
-		// they took when others followed them).
-		if ok < 11 {
-			t.Errorf("only %d calls succeeded in two minutes over 11 processes", ok)
+		// Refused turns take nothing from the budget, so the callers use
+		// most of the 120 calls the key allows in the two minutes, the
+		// restarts' first calls alone included (110 here; 17 to 63 when a
+		// refusal reserved its turn and gave back less than it took).
+		if ok < 90 {
+			t.Errorf("only %d calls succeeded in two minutes of a %d/min key over 11 processes", ok, perMinute)
 		}
 	})
 }
