@@ -13,17 +13,24 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 )
 
+// handlerPair returns slog's JSONHandler writing to std and jsonLog
+// writing to fast, at debug level, both with the attributes of with.
+func handlerPair(std, fast *bytes.Buffer, with []slog.Attr) (slog.Handler, slog.Handler) {
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
+	hs := slog.Handler(slog.NewJSONHandler(std, opts))
+	hf := newJSONLog(fast, opts)
+	if len(with) > 0 {
+		hs, hf = hs.WithAttrs(with), hf.WithAttrs(with)
+	}
+	return hs, hf
+}
+
 // bothLines logs one record through slog's JSONHandler and through
 // jsonLog, with the same attributes added by With, and returns the lines.
 func bothLines(t testing.TB, with []slog.Attr, level slog.Level, msg string, attrs ...slog.Attr) (want, got string) {
 	t.Helper()
 	var std, fast bytes.Buffer
-	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
-	hs := slog.Handler(slog.NewJSONHandler(&std, opts))
-	hf := newJSONLog(&fast, opts)
-	if len(with) > 0 {
-		hs, hf = hs.WithAttrs(with), hf.WithAttrs(with)
-	}
+	hs, hf := handlerPair(&std, &fast, with)
 	r := slog.NewRecord(time.Date(2026, 12, 1, 23, 4, 5, 123456789, time.FixedZone("x", -3*3600)), level, msg, 0)
 	r.AddAttrs(attrs...)
 	if err := hs.Handle(context.Background(), r); err != nil {
@@ -129,12 +136,7 @@ func TestJSONLogYearOutOfRange(t *testing.T) {
 func accessLines(t testing.TB, with []slog.Attr, l wazion.AccessLine) (want, got string) {
 	t.Helper()
 	var std, fast bytes.Buffer
-	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
-	hs := slog.Handler(slog.NewJSONHandler(&std, opts))
-	hf := newJSONLog(&fast, opts)
-	if len(with) > 0 {
-		hs, hf = hs.WithAttrs(with), hf.WithAttrs(with)
-	}
+	hs, hf := handlerPair(&std, &fast, with)
 	if err := hs.Handle(context.Background(), l.Record()); err != nil {
 		t.Fatal(err)
 	}
