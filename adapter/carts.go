@@ -161,7 +161,8 @@ func (b *Backend) recordCart(key string, c Cart, shared bool) {
 	if shared {
 		b.writeWebhookState(cartsKey(key), maxCartAge, "keep an abandoned cart in the shared store; this replica holds it",
 			func(ctx context.Context) ([]byte, error) {
-				return json.Marshal(mergeCarts(b.storedCarts(ctx, key), []Cart{c}))
+				stored, _ := b.storedCarts(ctx, key) // unreadable: this cart alone
+				return json.Marshal(mergeCarts(stored, []Cart{c}))
 			})
 	}
 }
@@ -232,22 +233,22 @@ func (b *Backend) checkoutCompletedAt(id string) (time.Time, bool) {
 	return at, true
 }
 
-// storedCarts is a phone's carts in the WebhookStore, or nil.
-func (b *Backend) storedCarts(ctx context.Context, key string) []Cart {
+// storedCarts is a phone's carts in the WebhookStore, nil when it holds
+// none or none readable; ok is false when the store could not be read.
+func (b *Backend) storedCarts(ctx context.Context, key string) (list []Cart, ok bool) {
 	st := b.opts.Shared.Webhooks
 	if st == nil {
-		return nil
+		return nil, true
 	}
 	raw, err := st.ReadState(ctx, cartsKey(key))
 	if err != nil {
 		b.log.Debug("read abandoned carts from the shared store; this replica's answer", "err", err)
-		return nil
+		return nil, false
 	}
-	var list []Cart
 	if raw != nil && json.Unmarshal(raw, &list) != nil {
-		return nil
+		return nil, true
 	}
-	return list
+	return list, true
 }
 
 // cartsOf is a phone's carts: this replica's, with those of the
@@ -257,20 +258,14 @@ func (b *Backend) storedCarts(ctx context.Context, key string) []Cart {
 func (b *Backend) cartsOf(key string) []Cart {
 	now := b.now()
 	list, checked := b.carts.lookup(key, now)
-	st := b.opts.Shared.Webhooks
-	if st == nil || checked {
+	if b.opts.Shared.Webhooks == nil || checked {
 		return list
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), webhookStoreTimeout)
 	defer cancel()
-	raw, err := st.ReadState(ctx, cartsKey(key))
-	if err != nil {
-		b.log.Debug("read abandoned carts from the shared store; this replica's answer", "err", err)
+	stored, ok := b.storedCarts(ctx, key)
+	if !ok {
 		return list
-	}
-	var stored []Cart
-	if raw != nil && json.Unmarshal(raw, &stored) != nil {
-		stored = nil
 	}
 	stored = slices.DeleteFunc(stored, func(c Cart) bool {
 		done, ok := b.carts.completedAt(c.ID, now)
