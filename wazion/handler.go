@@ -26,8 +26,9 @@ type record struct {
 	outcome  string
 	phone    string
 	errMsg   string
-	detail   error // full cause, for the log only
-	reused   bool  // a recent answer was sent again (Tenant.AnswerTTL)
+	detail   error      // full cause, for the log only
+	reused   bool       // a recent answer was sent again (Tenant.AnswerTTL)
+	set      *tenantSet // the stores the request was authenticated against
 	// lent: info went into a Backend's context, which may outlive the
 	// request; the record is then left to the collector, not reused.
 	lent bool
@@ -81,7 +82,8 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 
 		p, perr := parseFiber(c, ep.name, s.bodyLimit)
 		var key *tokenKey
-		st, key = s.set.Load().tenants.authenticate(c, p)
+		rec.set = s.set.Load()
+		st, key = rec.set.tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, ep.unauthorized)
@@ -171,9 +173,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 // at start when there are some for it, so refusing a request costs less
 // than answering one, else shaped and encoded now.
 func writeError[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoint[Resp], st *store, req Request) {
-	// A request that began before SetTenants may find its store's bytes
-	// gone with a changed store: then it shapes them, as without any.
-	if b := s.set.Load().fixed.lookup(st, r, req, rec.errMsg); b != nil {
+	if b := rec.set.fixed.lookup(st, r, req, rec.errMsg); b != nil {
 		s.writeRaw(c, b)
 		return
 	}
