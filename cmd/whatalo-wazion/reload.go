@@ -37,19 +37,17 @@ func (s *service) Reload(cfg *config.Config) (reloadSummary, error) {
 	}
 	prev := s.stores.Load()
 	var sum reloadSummary
+	next := make(map[string]bool, len(cfg.Stores))
 	for _, sc := range cfg.Stores {
-		switch u := prev.units[sc.Name]; {
-		case u == nil:
+		next[sc.Name] = true
+		switch {
+		case prev.units[sc.Name] == nil:
 			sum.added = append(sum.added, sc.Name)
-		case !reflect.DeepEqual(u.def, defOf(cfg, sc)):
+		case prev.unitIfSame(sc.Name, defOf(cfg, sc)) == nil:
 			sum.changed = append(sum.changed, sc.Name)
 		default:
 			sum.kept++
 		}
-	}
-	next := make(map[string]bool, len(cfg.Stores))
-	for _, sc := range cfg.Stores {
-		next[sc.Name] = true
 	}
 	for _, name := range prev.names {
 		if !next[name] {
