@@ -156,22 +156,22 @@ type delivery struct {
 // WebhookStore by any replica, also before a restart. Both are recorded
 // whatever the answer, so that a replay of either is known next time.
 func (b *Backend) seenDelivery(ctx context.Context, d delivery) bool {
-	seen := false
-	if d.ID != "" {
-		seen = !b.firstSight(ctx, "id:"+d.ID, deliveryTTL)
-	}
-	if d.replayKey != "" && !b.firstSight(ctx, d.replayKey, b.replayTTL(d)) {
-		seen = true
-	}
-	return seen
+	return b.seen(ctx, d, b.opts.Shared.Webhooks)
 }
 
 // seenHere is seenDelivery in this process's memory alone, for deliveries
 // another replica applied and recorded in the WebhookStore.
 func (b *Backend) seenHere(d delivery) bool {
-	now := b.now()
-	seen := d.ID != "" && !b.webhooks.addFor("id:"+d.ID, now, deliveryTTL)
-	if ttl := b.replayTTL(d); d.replayKey != "" && ttl > 0 && !b.webhooks.addFor(d.replayKey, now, ttl) {
+	return b.seen(context.Background(), d, nil)
+}
+
+// seen is seenDelivery with st, nil for none.
+func (b *Backend) seen(ctx context.Context, d delivery, st WebhookStore) bool {
+	seen := false
+	if d.ID != "" {
+		seen = !b.firstSight(ctx, st, "id:"+d.ID, deliveryTTL)
+	}
+	if d.replayKey != "" && !b.firstSight(ctx, st, d.replayKey, b.replayTTL(d)) {
 		seen = true
 	}
 	return seen
@@ -186,15 +186,14 @@ func (b *Backend) replayTTL(d delivery) time.Duration {
 	return d.signedAt.Add(whatalo.WebhookTolerance + replayMargin).Sub(b.now())
 }
 
-// firstSight records key for ttl, here and in the WebhookStore if there is
-// one, and reports whether neither held it. Without an answer from the
+// firstSight records key for ttl, here and in st if there is one (nil for
+// none), and reports whether neither held it. Without an answer from the
 // store, this process's memory decides.
-func (b *Backend) firstSight(ctx context.Context, key string, ttl time.Duration) bool {
+func (b *Backend) firstSight(ctx context.Context, st WebhookStore, key string, ttl time.Duration) bool {
 	if ttl <= 0 {
 		return true
 	}
 	fresh := b.webhooks.addFor(key, b.now(), ttl)
-	st := b.opts.Shared.Webhooks
 	if st == nil {
 		return fresh
 	}
