@@ -367,6 +367,18 @@ func (c *Client) end(parent context.Context, op string, err error) error {
 	return fmt.Errorf("redis %s: %w", op, err)
 }
 
+// do runs call as one call of op: counted, refused at once while Redis is
+// down (begin), bounded by the client's timeout, its outcome recorded
+// (end).
+func (c *Client) do(ctx context.Context, op string, call func(context.Context) error) error {
+	if err := c.begin(op); err != nil {
+		return err
+	}
+	cctx, cancel := callCtx(ctx, c.timeout)
+	defer cancel()
+	return c.end(ctx, op, call(cctx))
+}
+
 // callCtx bounds a call by d as well as by ctx.
 func callCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)

@@ -231,10 +231,5 @@ func scale(d, period time.Duration) time.Duration {
 
 // redis runs one call of the hold, counted as a rate call.
 func (l *Limiter) redis(ctx context.Context, call func(context.Context) error) error {
-	if err := l.c.begin(OpRate); err != nil {
-		return err
-	}
-	cctx, cancel := callCtx(ctx, l.c.timeout)
-	defer cancel()
-	return l.c.end(ctx, OpRate, call(cctx))
+	return l.c.do(ctx, OpRate, call)
 }

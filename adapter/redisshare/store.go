@@ -233,31 +233,24 @@ func (s *Store) getIndex(ctx context.Context, key string) ([]byte, error) {
 
 // Remember implements adapter.WebhookStore, with SET NX: of two replicas
 // recording one key at once, one is told it is new.
-func (s *Store) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if err := s.c.begin(OpWebhook); err != nil {
-		return false, err
-	}
-	cctx, cancel := callCtx(ctx, s.c.timeout)
-	defer cancel()
-	fresh, err := s.c.rdb.SetNX(cctx, s.hooks+key, "1", max(ttl, time.Millisecond)).Result()
-	if err = s.c.end(ctx, OpWebhook, err); err != nil {
-		return false, err
-	}
-	return fresh, nil
+func (s *Store) Remember(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error) {
+	err = s.c.do(ctx, OpWebhook, func(ctx context.Context) (err error) {
+		fresh, err = s.c.rdb.SetNX(ctx, s.hooks+key, "1", max(ttl, time.Millisecond)).Result()
+		return err
+	})
+	return fresh && err == nil, err
 }
 
 // ReadState implements adapter.WebhookStore.
-func (s *Store) ReadState(ctx context.Context, key string) ([]byte, error) {
-	if err := s.c.begin(OpWebhook); err != nil {
-		return nil, err
-	}
-	cctx, cancel := callCtx(ctx, s.c.timeout)
-	defer cancel()
-	b, err := s.c.rdb.Get(cctx, s.hooks+key).Bytes()
-	if err = s.c.end(ctx, OpWebhook, err); err != nil {
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
+func (s *Store) ReadState(ctx context.Context, key string) (b []byte, err error) {
+	err = s.c.do(ctx, OpWebhook, func(ctx context.Context) (err error) {
+		b, err = s.c.rdb.Get(ctx, s.hooks+key).Bytes()
+		return err
+	})
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
 	return b, nil
@@ -265,16 +258,10 @@ func (s *Store) ReadState(ctx context.Context, key string) ([]byte, error) {
 
 // WriteState implements adapter.WebhookStore.
 func (s *Store) WriteState(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.c.begin(OpWebhook); err != nil {
-		return err
-	}
-	cctx, cancel := callCtx(ctx, s.c.timeout)
-	defer cancel()
-	var err error
-	if value == nil {
-		err = s.c.rdb.Del(cctx, s.hooks+key).Err()
-	} else {
-		err = s.c.rdb.Set(cctx, s.hooks+key, value, max(ttl, time.Millisecond)).Err()
-	}
-	return s.c.end(ctx, OpWebhook, err)
+	return s.c.do(ctx, OpWebhook, func(ctx context.Context) error {
+		if value == nil {
+			return s.c.rdb.Del(ctx, s.hooks+key).Err()
+		}
+		return s.c.rdb.Set(ctx, s.hooks+key, value, max(ttl, time.Millisecond)).Err()
+	})
 }
