@@ -60,38 +60,36 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if p != Interactive {
 		budget = nil
 	}
+	charged := false
+	unsent := func() { // the request goes no further: nothing was sent
+		if charged {
+			budget.refund()
+		}
+		if req.Body != nil {
+			req.Body.Close()
+		}
+	}
 	if budget != nil {
 		// Before the key's turn, so that a caller past its share never
 		// takes a turn another caller could have used.
 		if !budget.take() {
-			if req.Body != nil {
-				req.Body.Close()
-			}
+			unsent()
 			t.observer.ObserveLimiterReject(p)
 			t.logger.LogAttrs(ctx, slog.LevelDebug, "whatalo call refused: the caller's share is used up",
 				slog.String("route", route), slog.Int("per_minute", budget.perMinute))
 			return nil, &callerBudgetError{perMinute: budget.perMinute}
 		}
+		charged = true
 	}
 	release, err := t.limiter.firstCall(ctx)
 	if err != nil {
-		if budget != nil {
-			budget.refund() // nothing was sent
-		}
-		if req.Body != nil {
-			req.Body.Close()
-		}
+		unsent()
 		return nil, err
 	}
 	defer release() // after readRateHeaders, which ends the wait of the others
 	waited, err := t.limiter.wait(ctx, p)
 	if err != nil {
-		if budget != nil {
-			budget.refund() // nothing was sent
-		}
-		if req.Body != nil {
-			req.Body.Close()
-		}
+		unsent()
 		var le *LimiterError
 		if errors.As(err, &le) {
 			t.observer.ObserveLimiterReject(p)
