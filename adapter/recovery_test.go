@@ -40,19 +40,7 @@ func testBackgroundWorkResumesAfterAnOutage(t *testing.T) {
 		}
 	}})
 	every := adapter.DefaultIndexRefresh
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.b.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	for d.b.IndexStatus().State != adapter.IndexReady {
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer runUntilReady(d)()
 	time.Sleep(time.Second) // the order feed's first poll follows the index
 	firstPoll := time.Now()
 	if out := timedGet(t, d, wazion.EndpointCustomerInfo, url.Values{"phone": {phone}}); out["found"] != true {
@@ -136,19 +124,7 @@ func testSyncsResumeOnTheFirstAnsweredLookup(t *testing.T) {
 		}
 	}})
 	every := adapter.DefaultIndexRefresh
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		d.b.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	for d.b.IndexStatus().State != adapter.IndexReady {
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer runUntilReady(d)()
 	time.Sleep(time.Second)
 	start := time.Now()
 	time.Sleep(every - 10*time.Second)
@@ -183,5 +159,24 @@ func testSyncsResumeOnTheFirstAnsweredLookup(t *testing.T) {
 	}
 	if kinds[cache.KindOrders] > 0 || kinds[cache.KindOrdersWatched] == 0 {
 		t.Errorf("%s after the recovery and an answered lookup the order lists are read as %v: the order feed is not live", limit, kinds)
+	}
+}
+
+// runUntilReady starts d's Run and returns once its phone index is ready,
+// with the function that stops Run and waits for it. Inside a bubble the
+// polling costs no time.
+func runUntilReady(d *demo) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.b.Run(ctx)
+	}()
+	for d.b.IndexStatus().State != adapter.IndexReady {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return func() {
+		cancel()
+		<-done
 	}
 }
