@@ -14,6 +14,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/whatalo-wazion/whatalo-wazion/adapter"
 	"github.com/whatalo-wazion/whatalo-wazion/wazion"
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo/whatalotest"
@@ -107,20 +109,41 @@ func coldBuild(t *testing.T, perSecond int) coldRun {
 // coldLookup asks sidePanel_CustomerInfo about phone and returns the
 // answer's error, checking it is 200 with JSON.
 func coldLookup(t *testing.T, d *demo, phone string) string {
-	q := url.Values{"token": {testToken}, "phone": {phone}}
+	_, msg, fail := infoAnswer(t, d.app, testToken, phone, 15000)
+	if fail == noAnswer {
+		return fail
+	}
+	return msg
+}
+
+// What infoAnswer says of an answer it could not read.
+const (
+	noAnswer  = "no answer"
+	badAnswer = "bad answer"
+)
+
+// infoAnswer asks app's sidePanel_CustomerInfo about phone with token,
+// waiting timeoutMs (-1: no limit), and returns the answer's found and
+// error fields. fail is noAnswer or badAnswer, the test marked failed,
+// when the answer is missing or not 200 with JSON.
+func infoAnswer(t *testing.T, app *fiber.App, token, phone string, timeoutMs int) (found bool, msg, fail string) {
+	t.Helper()
+	q := url.Values{"token": {token}, "phone": {phone}}
 	req := httptest.NewRequest(http.MethodGet, "/wazion/"+wazion.EndpointCustomerInfo+"?"+q.Encode(), nil)
-	resp, err := d.app.Test(req, 15000)
+	resp, err := app.Test(req, timeoutMs)
 	if err != nil {
 		t.Errorf("no answer: %v", err)
-		return "no answer"
+		return false, "", noAnswer
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var ans struct {
+	var out struct {
+		Found bool   `json:"found"`
 		Error string `json:"error"`
 	}
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &ans) != nil {
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil {
 		t.Errorf("answer %d %q, want 200 with JSON", resp.StatusCode, body)
+		return out.Found, out.Error, badAnswer
 	}
-	return ans.Error
+	return out.Found, out.Error, ""
 }

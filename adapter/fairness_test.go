@@ -1,11 +1,6 @@
 package adapter_test
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -59,27 +54,14 @@ func newTwoTokens(t *testing.T, perMinute, customers int) *twoTokens {
 // answer's error field ("" for none).
 func (tt *twoTokens) info(t *testing.T, token, phone string) string {
 	t.Helper()
-	q := url.Values{"token": {token}, "phone": {phone}}
-	req := httptest.NewRequest(http.MethodGet, "/wazion/"+wazion.EndpointCustomerInfo+"?"+q.Encode(), nil)
-	resp, err := tt.app.Test(req, -1)
-	if err != nil {
-		t.Errorf("no answer: %v", err)
-		return "no answer"
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Found bool   `json:"found"`
-		Error string `json:"error"`
-	}
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil {
-		t.Errorf("answer %d %q, want 200 and JSON", resp.StatusCode, body)
-		return "bad answer"
-	}
-	if out.Error == "" && !out.Found {
+	found, msg, fail := infoAnswer(t, tt.app, token, phone, -1)
+	switch {
+	case fail != "":
+		return fail
+	case msg == "" && !found:
 		return "not found"
 	}
-	return out.Error
+	return msg
 }
 
 // TestOneTokenCannotSpendTheStoreBudget: token A floods distinct known
