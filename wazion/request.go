@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 )
 
 // DefaultBodyLimit is the largest request body read when Options.BodyLimit is
@@ -232,7 +231,11 @@ func (ps *paramSet) relatedFull() bool {
 // lookupParam maps a parameter name, in any case, to a scalar parameter or
 // to the related phones list.
 func lookupParam(name string) (p param, related, ok bool) {
-	name = strings.ToLower(strings.TrimSpace(name))
+	return paramNamed(strings.ToLower(strings.TrimSpace(name)))
+}
+
+// paramNamed is lookupParam for a name already trimmed and in lower case.
+func paramNamed(name string) (p param, related, ok bool) {
 	switch name {
 	case "phone":
 		return pPhone, false, true
@@ -260,6 +263,26 @@ func lookupParam(name string) (p param, related, ok bool) {
 		return 0, true, true
 	}
 	return 0, false, false
+}
+
+// lookupParamBytes is lookupParam for a name in bytes, without copying a
+// short ASCII one (any WAzion sends).
+func lookupParamBytes(name []byte) (p param, related, ok bool) {
+	name = bytes.TrimSpace(name)
+	var lower [32]byte
+	if len(name) > len(lower) {
+		return lookupParam(string(name))
+	}
+	for i, c := range name {
+		if c >= utf8.RuneSelf {
+			return lookupParam(string(name)) // Unicode case folding
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return paramNamed(string(lower[:len(name)]))
 }
 
 // set stores a scalar value. plusDecoded says the value came from
@@ -678,27 +701,86 @@ func (ps *paramSet) readJSONValue(key string, raw json.RawMessage) error {
 // fails on syntax, as browsers and PHP do not; only invalid UTF-8 in a value
 // the service uses is an error.
 func (ps *paramSet) readForm(data []byte, plusDecoded bool) error {
-	if len(data) == 0 {
-		return nil
-	}
-	args := fasthttp.AcquireArgs()
-	defer fasthttp.ReleaseArgs(args)
-	args.ParseBytes(data)
-	var err error
-	args.VisitAll(func(k, v []byte) {
-		if err != nil {
-			return
+	var kb, vb [64]byte // decoded key and value; longer ones grow onto the heap
+	for len(data) > 0 {
+		var k, v []byte
+		k, v, data = nextFormPair(data)
+		if len(k) == 0 && len(v) == 0 {
+			continue
 		}
-		p, related, ok := lookupParam(string(k))
+		p, related, ok := lookupParamBytes(decodeFormAppend(kb[:0], k))
 		switch {
 		case !ok:
 		case related:
-			err = ps.addRelatedString(string(v), plusDecoded)
+			if err := ps.addRelatedString(string(decodeFormAppend(vb[:0], v)), plusDecoded); err != nil {
+				return err
+			}
 		default:
-			err = ps.set(p, string(v), plusDecoded)
+			if err := ps.set(p, string(decodeFormAppend(vb[:0], v)), plusDecoded); err != nil {
+				return err
+			}
 		}
-	})
-	return err
+	}
+	return nil
+}
+
+// nextFormPair splits the first key=value pair off urlencoded data, still
+// encoded: the pairs and their decoding are fasthttp.Args' (a pair without
+// '=' is a key with no value), read without copying data into an Args.
+func nextFormPair(data []byte) (key, value, rest []byte) {
+	pair := data
+	if i := bytes.IndexByte(data, '&'); i >= 0 {
+		pair, rest = data[:i], data[i+1:]
+	}
+	if i := bytes.IndexByte(pair, '='); i >= 0 {
+		return pair[:i], pair[i+1:], rest
+	}
+	return pair, nil, rest
+}
+
+// decodeFormAppend appends src to dst with '+' as a space and each %XX as
+// its byte; a '%' not followed by two hex digits stays as it is.
+func decodeFormAppend(dst, src []byte) []byte {
+	i := 0
+	for i < len(src) && src[i] != '%' && src[i] != '+' {
+		i++
+	}
+	if i == len(src) {
+		return append(dst, src...)
+	}
+	dst = append(dst, src[:i]...)
+	for ; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '+':
+			dst = append(dst, ' ')
+		case '%':
+			if i+2 >= len(src) {
+				return append(dst, src[i:]...) // as fasthttp: a '%' this near the end ends decoding
+			}
+			if hi, lo := unhex(src[i+1]), unhex(src[i+2]); hi < 16 && lo < 16 {
+				dst = append(dst, hi<<4|lo)
+				i += 2
+			} else {
+				dst = append(dst, '%')
+			}
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// unhex is the value of the hex digit c, or 16 for any other byte.
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 16
 }
 
 // setField stores one named textual value from a form or query string.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestParseRaw(t *testing.T) {
@@ -206,4 +208,64 @@ func FuzzDigitsOf(f *testing.F) {
 			t.Fatalf("digitsOf(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// formPairs is what readForm reads from data: its decoded pairs in order.
+func formPairs(data []byte) [][2]string {
+	var out [][2]string
+	for len(data) > 0 {
+		var k, v []byte
+		k, v, data = nextFormPair(data)
+		if len(k) == 0 && len(v) == 0 {
+			continue
+		}
+		out = append(out, [2]string{string(decodeFormAppend(nil, k)), string(decodeFormAppend(nil, v))})
+	}
+	return out
+}
+
+// argsPairs is what fasthttp.Args reads from data.
+func argsPairs(data []byte) [][2]string {
+	var a fasthttp.Args
+	a.ParseBytes(data)
+	var out [][2]string
+	a.VisitAll(func(k, v []byte) { out = append(out, [2]string{string(k), string(v)}) })
+	return out
+}
+
+func checkFormPairs(t *testing.T, data string) {
+	t.Helper()
+	if got, want := formPairs([]byte(data)), argsPairs([]byte(data)); !slices.Equal(got, want) {
+		t.Fatalf("%q: read %q, fasthttp.Args reads %q", data, got, want)
+	}
+}
+
+func TestFormPairsAsFasthttpArgs(t *testing.T) {
+	for _, data := range []string{
+		"token=t&phone=%2B34612345678", "phone=+34612345678", "a&b=&=c&&=", "k=v=w&x",
+		"p=%zz%2&q=%4", "p=%41%4a%4A%", "%50HONE=1", "relatedphones[]=%2B1&relatedphones[]=%2B2",
+		"q=caf%C3%A9+con+leche", "&&&", "=", "%", "a=%%41", "a+b=c+d",
+	} {
+		checkFormPairs(t, data)
+	}
+}
+
+func FuzzFormPairs(f *testing.F) {
+	f.Add("token=t&phone=%2B34612345678")
+	f.Add("a&b=&=c&&=%zz%4")
+	f.Fuzz(func(t *testing.T, data string) { checkFormPairs(t, data) })
+}
+
+func TestLookupParamBytes(t *testing.T) {
+	for _, name := range []string{
+		"phone", " Phone ", "TOKEN", "q", "relatedphones", "RelatedPhones[]", "relatedphones[3]",
+		"related_phones", "target_locale", "unknown", "", "relatedphones[x", "a-much-longer-name-than-any",
+		"to\u212Aen", "RELATEDPHONES[" + strings.Repeat("9", 40) + "]", "\u00e9mail",
+	} {
+		p, r, ok := lookupParam(name)
+		bp, br, bok := lookupParamBytes([]byte(name))
+		if p != bp || r != br || ok != bok {
+			t.Errorf("%q: lookupParam %v %v %v, lookupParamBytes %v %v %v", name, p, r, ok, bp, br, bok)
+		}
+	}
 }

@@ -57,6 +57,7 @@ func serveConfig(ctx context.Context, cfg *config.Config, logOut io.Writer, list
 	// line per request costs a request a copy, not a system call, and a
 	// stalled output drops lines instead of stalling answers. Closed last:
 	// the service's own shutdown lines are written too.
+	growPipe(logOut)
 	alog := newAsyncLog(logOut, asyncLogInterval, asyncLogCapacity)
 	defer alog.Close()
 	logger, err := newLogger(alog, cfg.LogLevel)

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// growPipe asks Linux for a pipe buffer as large as the log's own
+// (asyncLogCapacity) when w is a pipe, as standard output is under a
+// container runtime, systemd or a supervisor. With the default 64 KiB a
+// batch of lines (asyncLogBatch) fills the pipe and its write waits for
+// the reader on every batch, which costs the requests' cores more than the
+// lines themselves. The kernel caps the size at fs.pipe-max-size; a refusal
+// leaves the pipe as it was, and anything but a pipe is left alone.
+func growPipe(w io.Writer) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return
+	}
+	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, asyncLogCapacity)
+}
