@@ -133,34 +133,37 @@ func MaskPhone(phone string) string {
 		return ""
 	}
 	digits := digitsOf(phone)
-	if digits == "" {
+	n := len(digits)
+	if n > maxPhoneDigits {
+		// A request may send any number of digits; a log line says how
+		// many rather than repeating them, so it stays short.
+		return fmt.Sprintf("%s%s********%s (%d digits)", plusOf(phone), digits[:4], digits[n-2:], n)
+	}
+	if n == 0 {
 		return "***"
 	}
-	var b strings.Builder
-	b.Grow(MaxMaskedPhone)
+	var b [1 + maxPhoneDigits]byte
+	m := copy(b[:], plusOf(phone))
+	switch {
+	case n <= 6:
+		m += copy(b[m:], stars[:n])
+	default:
+		m += copy(b[m:], digits[:4])
+		m += copy(b[m:], stars[:n-6])
+		m += copy(b[m:], digits[n-2:])
+	}
+	return string(b[:m])
+}
+
+// stars is the mask of up to maxPhoneDigits digits.
+const stars = "***************"
+
+// plusOf is the leading "+" of a phone, kept by its mask.
+func plusOf(phone string) string {
 	if phone[0] == '+' {
-		b.WriteByte('+')
+		return "+"
 	}
-	stars := func(n int) {
-		for range n {
-			b.WriteByte('*')
-		}
-	}
-	if len(digits) <= 6 {
-		stars(len(digits))
-		return b.String()
-	}
-	n := len(digits)
-	if n <= maxPhoneDigits {
-		b.WriteString(digits[:4])
-		stars(n - 6)
-		b.WriteString(digits[n-2:])
-		return b.String()
-	}
-	// A request may send any number of digits; a log line says how many
-	// rather than repeating them, so it stays short.
-	fmt.Fprintf(&b, "%s********%s (%d digits)", digits[:4], digits[n-2:], n)
-	return b.String()
+	return ""
 }
 
 // maxPhoneDigits is the longest real number (E.164): past it, a masked

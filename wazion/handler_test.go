@@ -854,3 +854,13 @@ func TestMiddlewareErrors(t *testing.T) {
 		t.Errorf("backend called %d times", fake.calls())
 	}
 }
+
+// TestMaskPhoneAllocatesOnce: the access line masks a phone on every
+// request, in one allocation for the mask itself.
+func TestMaskPhoneAllocatesOnce(t *testing.T) {
+	for _, phone := range []string{"+18095550134", "8095550134", "+123456"} {
+		if n := testing.AllocsPerRun(100, func() { _ = wazion.MaskPhone(phone) }); n > 1 {
+			t.Errorf("MaskPhone(%q): %v allocations, want at most 1", phone, n)
+		}
+	}
+}
