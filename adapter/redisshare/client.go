@@ -371,10 +371,16 @@ func (c *Client) end(parent context.Context, op string, err error) error {
 // down (begin), bounded by the client's timeout, its outcome recorded
 // (end).
 func (c *Client) do(ctx context.Context, op string, call func(context.Context) error) error {
+	return c.doWithin(ctx, op, c.timeout, call)
+}
+
+// doWithin is do bounded by d: DefaultBulkTimeout for a call that carries
+// more than a key.
+func (c *Client) doWithin(ctx context.Context, op string, d time.Duration, call func(context.Context) error) error {
 	if err := c.begin(op); err != nil {
 		return err
 	}
-	cctx, cancel := callCtx(ctx, c.timeout)
+	cctx, cancel := callCtx(ctx, d)
 	defer cancel()
 	return c.end(ctx, op, call(cctx))
 }

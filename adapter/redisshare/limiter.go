@@ -132,13 +132,10 @@ func (l *Limiter) Charge(ctx context.Context, n int) error {
 	if n <= 0 {
 		return nil
 	}
-	if err := l.c.begin(OpRate); err != nil {
+	return l.c.do(ctx, OpRate, func(ctx context.Context) error {
+		_, err := l.c.rate.AllowAtMost(ctx, l.all, l.lim, n)
 		return err
-	}
-	cctx, cancel := callCtx(ctx, l.c.timeout)
-	defer cancel()
-	_, err := l.c.rate.AllowAtMost(cctx, l.all, l.lim, n)
-	return l.c.end(ctx, OpRate, err)
+	})
 }
 
 // Reserve implements whatalo.SharedReserver: this replica holds the share

@@ -61,13 +61,12 @@ func (c *Client) Store(name, apiKey string) *Store {
 
 // Get implements cache.Shared.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	if err := s.c.begin(OpCacheGet); err != nil {
-		return nil, false, err
-	}
-	cctx, cancel := callCtx(ctx, s.c.timeout)
-	defer cancel()
-	b, err := s.c.rdb.Get(cctx, s.cache+key).Bytes()
-	if err = s.c.end(ctx, OpCacheGet, err); err != nil {
+	var b []byte
+	err := s.c.do(ctx, OpCacheGet, func(ctx context.Context) (err error) {
+		b, err = s.c.rdb.Get(ctx, s.cache+key).Bytes()
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, redis.Nil) {
 			s.c.misses.Add(1)
 			return nil, false, nil
@@ -83,33 +82,26 @@ func (s *Store) Write(ctx context.Context, writes []cache.SharedWrite) error {
 	if len(writes) == 0 {
 		return nil
 	}
-	if err := s.c.begin(OpCacheWrite); err != nil {
-		return err
-	}
-	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
-	defer cancel()
-	_, err := s.c.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
-		for _, w := range writes {
-			if w.Value == nil {
-				p.Del(cctx, s.cache+w.Key)
-				continue
+	return s.c.doWithin(ctx, OpCacheWrite, DefaultBulkTimeout, func(ctx context.Context) error {
+		_, err := s.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, w := range writes {
+				if w.Value == nil {
+					p.Del(ctx, s.cache+w.Key)
+					continue
+				}
+				p.Set(ctx, s.cache+w.Key, w.Value, max(w.TTL, time.Millisecond))
 			}
-			p.Set(cctx, s.cache+w.Key, w.Value, max(w.TTL, time.Millisecond))
-		}
-		return nil
+			return nil
+		})
+		return err
 	})
-	return s.c.end(ctx, OpCacheWrite, err)
 }
 
 // Publish implements adapter.Bus.
 func (s *Store) Publish(ctx context.Context, msg []byte) error {
-	if err := s.c.begin(OpPublish); err != nil {
-		return err
-	}
-	cctx, cancel := callCtx(ctx, s.c.timeout)
-	defer cancel()
-	err := s.c.rdb.Publish(cctx, s.channel, msg).Err()
-	return s.c.end(ctx, OpPublish, err)
+	return s.c.do(ctx, OpPublish, func(ctx context.Context) error {
+		return s.c.rdb.Publish(ctx, s.channel, msg).Err()
+	})
 }
 
 // Subscribe implements adapter.Bus. It returns an error when the
@@ -168,45 +160,34 @@ return 0
 
 // Acquire implements adapter.IndexShare.
 func (s *Store) Acquire(ctx context.Context, ttl time.Duration) (bool, error) {
-	if err := s.c.begin(OpLease); err != nil {
-		return false, err
-	}
-	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
-	defer cancel()
-	n, err := acquire.Run(cctx, s.c.rdb, []string{s.lease}, s.token, max(ttl, time.Millisecond).Milliseconds()).Int()
-	if err = s.c.end(ctx, OpLease, err); err != nil {
-		return false, err
-	}
-	return n == 1, nil
+	var n int
+	err := s.c.doWithin(ctx, OpLease, DefaultBulkTimeout, func(ctx context.Context) (err error) {
+		n, err = acquire.Run(ctx, s.c.rdb, []string{s.lease}, s.token, max(ttl, time.Millisecond).Milliseconds()).Int()
+		return err
+	})
+	return err == nil && n == 1, err
 }
 
 // Release implements adapter.IndexShare.
 func (s *Store) Release(ctx context.Context) error {
-	if err := s.c.begin(OpLease); err != nil {
-		return err
-	}
-	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
-	defer cancel()
-	err := release.Run(cctx, s.c.rdb, []string{s.lease}, s.token).Err()
-	return s.c.end(ctx, OpLease, err)
+	return s.c.doWithin(ctx, OpLease, DefaultBulkTimeout, func(ctx context.Context) error {
+		return release.Run(ctx, s.c.rdb, []string{s.lease}, s.token).Err()
+	})
 }
 
 // Save implements adapter.IndexShare: meta and, unless nil, the snapshot,
 // written together.
 func (s *Store) Save(ctx context.Context, meta, snapshot []byte) error {
-	if err := s.c.begin(OpIndex); err != nil {
+	return s.c.doWithin(ctx, OpIndex, DefaultBulkTimeout, func(ctx context.Context) error {
+		_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if snapshot != nil {
+				p.Set(ctx, s.snap, snapshot, indexKeep)
+			}
+			p.Set(ctx, s.meta, meta, indexKeep)
+			return nil
+		})
 		return err
-	}
-	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
-	defer cancel()
-	_, err := s.c.rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
-		if snapshot != nil {
-			p.Set(cctx, s.snap, snapshot, indexKeep)
-		}
-		p.Set(cctx, s.meta, meta, indexKeep)
-		return nil
 	})
-	return s.c.end(ctx, OpIndex, err)
 }
 
 // Meta implements adapter.IndexShare.
@@ -216,13 +197,12 @@ func (s *Store) Meta(ctx context.Context) ([]byte, error) { return s.getIndex(ct
 func (s *Store) Snapshot(ctx context.Context) ([]byte, error) { return s.getIndex(ctx, s.snap) }
 
 func (s *Store) getIndex(ctx context.Context, key string) ([]byte, error) {
-	if err := s.c.begin(OpIndex); err != nil {
-		return nil, err
-	}
-	cctx, cancel := callCtx(ctx, DefaultBulkTimeout)
-	defer cancel()
-	b, err := s.c.rdb.Get(cctx, key).Bytes()
-	if err = s.c.end(ctx, OpIndex, err); err != nil {
+	var b []byte
+	err := s.c.doWithin(ctx, OpIndex, DefaultBulkTimeout, func(ctx context.Context) (err error) {
+		b, err = s.c.rdb.Get(ctx, key).Bytes()
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, redis.Nil) {
 			return nil, nil
 		}
