@@ -137,8 +137,7 @@ func (a *answers) forget() {
 	}
 	a.mu.Lock()
 	a.gen.Add(1)
-	a.order.Purge()
-	a.read.Clear()
+	a.order.Purge() // its evictions delete every answer from read
 	a.mu.Unlock()
 }
 

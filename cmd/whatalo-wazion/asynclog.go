@@ -28,9 +28,10 @@ const (
 // asyncLog is the io.Writer under the service's logger. A request only
 // copies its encoded line into a bounded buffer; one goroutine writes what
 // gathered, in order, in one write, at least every interval and once a
-// batch (asyncLogBatch, or half the capacity if smaller) gathered. A line that does not fit is dropped, never waited
-// for: a slow or stuck standard output (a full pipe, a paused log shipper)
-// must not stall WAzion's answers. Dropped lines are counted (Dropped, for
+// batch (asyncLogBatch, or half the capacity if smaller) gathered. A line
+// that does not fit is dropped, never waited for: a slow or stuck standard
+// output (a full pipe, a paused log shipper) must not stall WAzion's
+// answers. Dropped lines are counted (Dropped, for
 // the metric) and said in the log once it can write again.
 //
 // Each Write must hold whole lines, as slog's handlers write one record per

@@ -13,15 +13,19 @@ import (
 // batch of lines (asyncLogBatch) fills the pipe and its write waits for
 // the reader on every batch, which costs the requests' cores more than the
 // lines themselves. The kernel caps the size at fs.pipe-max-size; a refusal
-// leaves the pipe as it was, and anything but a pipe is left alone.
+// leaves the pipe as it was, and anything but a pipe refuses
+// (F_SETPIPE_SZ is for pipes only). The descriptor is reached through
+// SyscallConn, not Fd, which would also switch it to blocking mode.
 func growPipe(w io.Writer) {
 	f, ok := w.(*os.File)
 	if !ok {
 		return
 	}
-	var st unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	rc, err := f.SyscallConn()
+	if err != nil {
 		return
 	}
-	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, asyncLogCapacity)
+	_ = rc.Control(func(fd uintptr) {
+		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, asyncLogCapacity)
+	})
 }
