@@ -10,9 +10,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 )
 
@@ -76,7 +78,7 @@ type store struct {
 	// tenant given again unchanged; limiters are its tokens' bounds, in
 	// def.digests order.
 	def      tenantDef
-	limiters []*rate.Limiter
+	limiters []*tokenBound
 }
 
 // tenantDef is a Tenant as its store keeps it: digests, not tokens.
@@ -104,7 +106,7 @@ func (d *tenantDef) same(o *tenantDef) bool {
 type tokenKey struct {
 	digest  [sha256.Size]byte
 	store   int
-	limiter *rate.Limiter // nil: unlimited
+	limiter *tokenBound // nil: unlimited
 }
 
 // NewTenants checks the tenants and prepares token lookup. Every tenant needs
@@ -191,9 +193,9 @@ func newTenants(tenants []Tenant, prev *Tenants) (*Tenants, error) {
 			// and a thousand stores need not hold a thousand copies.
 			st = &store{name: name, backend: t.Backend, labels: labelTable(normalizeLanguage(t.Language)), answers: newAnswers(t.AnswerTTL), def: def}
 			for range def.digests {
-				var lim *rate.Limiter
+				var lim *tokenBound
 				if t.RateLimit > 0 {
-					lim = rate.NewLimiter(rate.Limit(t.RateLimit), max(1, t.RateBurst))
+					lim = &tokenBound{lim: rate.NewLimiter(rate.Limit(t.RateLimit), max(1, t.RateBurst))}
 				}
 				st.limiters = append(st.limiters, lim)
 			}
@@ -235,34 +237,79 @@ func (ts *Tenants) lookup(token []byte) (*store, *tokenKey) {
 // token, trying in order: body, query string, Authorization (Bearer, Basic
 // password then user, or a bare value), X-Wazion-Token, then the custom
 // headers. Trying every source means a stray header cannot hide a good
-// token elsewhere.
-func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
+// token elsewhere. byQuery says the token was the query string's.
+func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (st *store, key *tokenKey, byQuery bool) {
 	if s, k := ts.lookup([]byte(p.bodyToken)); s != nil {
-		return s, k
+		return s, k, false
 	}
 	if s, k := ts.lookup([]byte(p.queryToken)); s != nil {
-		return s, k
+		return s, k, true
 	}
 	h := &c.Request().Header
 	toks, n := authorizationTokens(h.Peek(fiber.HeaderAuthorization))
 	for _, tok := range toks[:n] {
 		if s, k := ts.lookup(tok); s != nil {
-			return s, k
+			return s, k, false
 		}
 	}
 	if s, k := ts.lookup(h.Peek(HeaderToken)); s != nil {
-		return s, k
+		return s, k, false
 	}
 	for _, name := range ts.headers {
 		if s, k := ts.lookup(h.Peek(name)); s != nil {
-			return s, k
+			return s, k, false
 		}
 	}
-	return nil, nil
+	return nil, nil, false
 }
 
-// allow reports whether the token may make one more Backend call now.
-func (k *tokenKey) allow() bool { return k == nil || k.limiter == nil || k.limiter.Allow() }
+// tokenHeader reports whether h has any header a token may come in.
+func (ts *Tenants) tokenHeader(h *fasthttp.RequestHeader) bool {
+	if len(h.Peek(fiber.HeaderAuthorization)) > 0 || len(h.Peek(HeaderToken)) > 0 {
+		return true
+	}
+	for _, name := range ts.headers {
+		if len(h.Peek(name)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allow reports whether the token may make one more Backend call at now.
+func (k *tokenKey) allow(now time.Time) bool {
+	return k == nil || k.limiter == nil || k.limiter.allow(now)
+}
+
+// tokenBound is a token's bound (Tenant.RateLimit): a rate.Limiter, and
+// the time before which it cannot allow a request, so that a flood past
+// the bound is refused without taking the limiter's lock, which every
+// core would otherwise pass back and forth.
+type tokenBound struct {
+	lim    *rate.Limiter
+	closed atomic.Int64 // Unix nanoseconds; before it, no request is allowed
+}
+
+// maxClosed bounds how long the bound is taken as closed without asking
+// the limiter: for a limit of a request an hour or less, the limiter is
+// asked again each minute.
+const maxClosed = time.Minute
+
+func (b *tokenBound) allow(now time.Time) bool {
+	if now.UnixNano() < b.closed.Load() {
+		return false
+	}
+	if b.lim.AllowN(now, 1) {
+		return true
+	}
+	// Tokens come back at the limit's rate and from nowhere else: there is
+	// none before the bucket has refilled to one. A request read earlier
+	// than the limiter's latest makes the wait start earlier: shorter, not
+	// wrong.
+	wait := time.Duration((1 - b.lim.TokensAt(now)) / float64(b.lim.Limit()) * float64(time.Second))
+	b.closed.Store(now.Add(min(wait, maxClosed)).UnixNano())
+	return false
+}
 
 // authorizationTokens returns the candidate tokens of an Authorization
 // header value, the first n of toks: a Basic password then its user, or

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ type record struct {
 	store    string
 	outcome  string
 	phone    string
+	masked   string // MaskPhone(phone), when known before finish
 	errMsg   string
 	detail   error      // full cause, for the log only
 	reused   bool       // a recent answer was sent again (Tenant.AnswerTTL)
@@ -66,7 +68,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rec := s.begin(c, ep.name)
 		defer s.finish(c, rec)
-		var st *store
+		var st *store // for the panic's answer, once known
 		var none Resp // the answer of a Backend that gave none
 		defer func() {
 			if p := recover(); p != nil {
@@ -80,45 +82,24 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			}
 		}()
 
-		p, perr := parseFiber(c, ep.name, s.bodyLimit)
-		var key *tokenKey
 		rec.set = s.set.Load()
-		st, key = rec.set.tenants.authenticate(c, p)
-		if st == nil {
-			rec.outcome = OutcomeUnauthorized
-			s.writeRaw(c, ep.unauthorized)
+		e, ok := admit(s, c, rec, r, ep)
+		if !ok {
 			return nil
 		}
-		rec.store = st.name
-		rec.info.caller = key
-		req := p.req
-		rec.phone = req.Phone
-		if perr != nil {
-			rec.outcome, rec.errMsg, rec.detail = OutcomeBadRequest, publicParseError(perr), perr
-			writeError(s, c, rec, r, ep, st, req)
-			return nil
-		}
-		if req.Test {
-			rec.outcome = OutcomeTest
-			s.write(c, rec, ep.shape(st.labels, req, ep.sample(st.labels), "").body)
-			return nil
-		}
-		if ep.precheck != nil {
-			if msg, outcome, ok := ep.precheck(req); ok {
-				rec.outcome, rec.errMsg = outcome, msg
-				writeError(s, c, rec, r, ep, st, req)
-				return nil
-			}
-		}
-		if !key.allow() {
+		st = e.st
+		if !e.key.allow(rec.start) {
 			rec.outcome, rec.errMsg = OutcomeRateLimited, msgRateLimited
-			writeError(s, c, rec, r, ep, st, req)
+			if e.limited != nil {
+				s.writeRaw(c, e.limited)
+			} else {
+				writeError(s, c, rec, r, ep, st, e.req)
+			}
 			return nil
 		}
-		akey := ""
+		req, akey := e.req, e.akey
 		var agen uint64
 		if st.answers != nil {
-			akey = answerKey(req)
 			if a, ok := st.answers.get(akey, rec.start); ok {
 				rec.outcome = OutcomeNotFound
 				if a.found {
@@ -133,6 +114,8 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			agen = st.answers.generation()
 		}
 		rec.lent = true
+		// The Request may be the memo's, which other requests share.
+		req.RelatedPhones = slices.Clone(req.RelatedPhones)
 		res := callBackend(s, c, r, ep.call, st, req, &rec.info)
 		var out shaped
 		switch {
@@ -167,6 +150,72 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 		}
 		return nil
 	}
+}
+
+// admit reads and authenticates the request, answering it when it goes
+// no further: unauthorized, unreadable, a test, or refused by the
+// endpoint's precheck. A request the memo knows skips the reading; one
+// that passes, or is unauthorized, is remembered when the memo may keep it.
+func admit[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoint[Resp]) (*memoEntry, bool) {
+	set := rec.set
+	raw := c.Request()
+	query := raw.URI().QueryString()
+	h, memo := set.memo.hash(query)
+	memo = memo && len(raw.Body()) == 0 // a body could change the answer and the token
+	if memo {
+		if e := set.memo.get(h, ep.name, query); e != nil {
+			if e.st != nil {
+				rec.store, rec.info.caller, rec.phone, rec.masked = e.st.name, e.key, e.req.Phone, e.masked
+				return e, true
+			}
+			if !set.tenants.tokenHeader(&raw.Header) {
+				rec.outcome = OutcomeUnauthorized
+				s.writeRaw(c, ep.unauthorized)
+				return nil, false
+			}
+		}
+	}
+	p, perr := parseFiber(c, ep.name, s.bodyLimit)
+	st, key, byQuery := set.tenants.authenticate(c, p)
+	if st == nil {
+		rec.outcome = OutcomeUnauthorized
+		s.writeRaw(c, ep.unauthorized)
+		if memo && !set.tenants.tokenHeader(&raw.Header) {
+			set.memo.put(&memoEntry{hash: h, endpoint: ep.name}, query)
+		}
+		return nil, false
+	}
+	rec.store = st.name
+	rec.info.caller = key
+	req := p.req
+	rec.phone = req.Phone
+	if perr != nil {
+		rec.outcome, rec.errMsg, rec.detail = OutcomeBadRequest, publicParseError(perr), perr
+		writeError(s, c, rec, r, ep, st, req)
+		return nil, false
+	}
+	if req.Test {
+		rec.outcome = OutcomeTest
+		s.write(c, rec, ep.shape(st.labels, req, ep.sample(st.labels), "").body)
+		return nil, false
+	}
+	if ep.precheck != nil {
+		if msg, outcome, ok := ep.precheck(req); ok {
+			rec.outcome, rec.errMsg = outcome, msg
+			writeError(s, c, rec, r, ep, st, req)
+			return nil, false
+		}
+	}
+	e := &memoEntry{hash: h, endpoint: ep.name, st: st, key: key, req: req}
+	if st.answers != nil {
+		e.akey = answerKey(req)
+	}
+	if memo && byQuery {
+		e.masked = MaskPhone(req.Phone)
+		e.limited = set.fixed.lookup(st, r, req, msgRateLimited)
+		set.memo.put(e, query)
+	}
+	return e, true
 }
 
 // writeError answers req with rec.errMsg and no data: with the bytes built
@@ -339,6 +388,9 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	if !h.Enabled(ctx, level) {
 		return
 	}
+	if rec.masked == "" {
+		rec.masked = MaskPhone(rec.phone)
+	}
 	l := AccessLine{
 		Time:      now,
 		Level:     level,
@@ -348,7 +400,7 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 		Store:     rec.store,
 		Outcome:   rec.outcome,
 		LatencyMS: float64(d.Microseconds()) / 1000,
-		Phone:     MaskPhone(rec.phone),
+		Phone:     rec.masked,
 		Error:     clip(rec.errMsg, maxLogField),
 		Notes:     notes,
 	}

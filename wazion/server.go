@@ -123,6 +123,7 @@ type Server struct {
 type tenantSet struct {
 	tenants *Tenants
 	fixed   *fixedAnswers
+	memo    *requestMemo
 }
 
 // NewServer prepares the five endpoints for tenants. It panics on a nil
@@ -167,7 +168,7 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		s.routes = append(s.routes, r)
 		s.byName[strings.ToLower(r.name)] = r
 	}
-	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, nil)})
+	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, nil), memo: newRequestMemo()})
 	return s
 }
 
@@ -180,7 +181,7 @@ func (s *Server) SetTenants(tenants *Tenants) {
 		panic("wazion: nil *Tenants")
 	}
 	prev := s.set.Load()
-	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, prev.fixed)})
+	s.set.Store(&tenantSet{tenants: tenants, fixed: newFixedAnswers(s, tenants, prev.fixed), memo: newRequestMemo()})
 }
 
 // Tenants returns the stores the Server answers for now.
@@ -250,7 +251,7 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 		// middleware error the body is there, after fasthttp refused the
 		// body only the query string and headers are.
 		p, _ := parseFiber(c, r.name, s.bodyLimit)
-		st, _ := s.set.Load().tenants.authenticate(c, p)
+		st, _, _ := s.set.Load().tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, r.unauthorized)
