@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 )
 
@@ -237,43 +236,30 @@ func (ts *Tenants) lookup(token []byte) (*store, *tokenKey) {
 // token, trying in order: body, query string, Authorization (Bearer, Basic
 // password then user, or a bare value), X-Wazion-Token, then the custom
 // headers. Trying every source means a stray header cannot hide a good
-// token elsewhere. byQuery says the token was the query string's.
-func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (st *store, key *tokenKey, byQuery bool) {
+// token elsewhere.
+func (ts *Tenants) authenticate(c *fiber.Ctx, p parsed) (*store, *tokenKey) {
 	if s, k := ts.lookup([]byte(p.bodyToken)); s != nil {
-		return s, k, false
+		return s, k
 	}
 	if s, k := ts.lookup([]byte(p.queryToken)); s != nil {
-		return s, k, true
+		return s, k
 	}
 	h := &c.Request().Header
 	toks, n := authorizationTokens(h.Peek(fiber.HeaderAuthorization))
 	for _, tok := range toks[:n] {
 		if s, k := ts.lookup(tok); s != nil {
-			return s, k, false
+			return s, k
 		}
 	}
 	if s, k := ts.lookup(h.Peek(HeaderToken)); s != nil {
-		return s, k, false
+		return s, k
 	}
 	for _, name := range ts.headers {
 		if s, k := ts.lookup(h.Peek(name)); s != nil {
-			return s, k, false
+			return s, k
 		}
 	}
-	return nil, nil, false
-}
-
-// tokenHeader reports whether h has any header a token may come in.
-func (ts *Tenants) tokenHeader(h *fasthttp.RequestHeader) bool {
-	if len(h.Peek(fiber.HeaderAuthorization)) > 0 || len(h.Peek(HeaderToken)) > 0 {
-		return true
-	}
-	for _, name := range ts.headers {
-		if len(h.Peek(name)) > 0 {
-			return true
-		}
-	}
-	return false
+	return nil, nil
 }
 
 // allow reports whether the token may make one more Backend call at now.

@@ -158,30 +158,28 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 // that passes, or is unauthorized, is remembered when the memo may keep it.
 func admit[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoint[Resp]) (*memoEntry, bool) {
 	set := rec.set
-	raw := c.Request()
-	query := raw.URI().QueryString()
-	h, memo := set.memo.hash(query)
-	memo = memo && len(raw.Body()) == 0 // a body could change the answer and the token
+	var buf [memoMaxKey]byte
+	mkey, memo := set.memo.memoKey(&buf, c.Request(), set.tenants.headers)
+	var h uint64
 	if memo {
-		if e := set.memo.get(h, ep.name, query); e != nil {
-			if e.st != nil {
-				rec.store, rec.info.caller, rec.phone, rec.masked = e.st.name, e.key, e.req.Phone, e.masked
-				return e, true
-			}
-			if !set.tenants.tokenHeader(&raw.Header) {
+		h = set.memo.hash(mkey)
+		if e := set.memo.get(h, ep.name, mkey); e != nil {
+			if e.st == nil {
 				rec.outcome = OutcomeUnauthorized
 				s.writeRaw(c, ep.unauthorized)
 				return nil, false
 			}
+			rec.store, rec.info.caller, rec.phone, rec.masked = e.st.name, e.key, e.req.Phone, e.masked
+			return e, true
 		}
 	}
 	p, perr := parseFiber(c, ep.name, s.bodyLimit)
-	st, key, byQuery := set.tenants.authenticate(c, p)
+	st, key := set.tenants.authenticate(c, p)
 	if st == nil {
 		rec.outcome = OutcomeUnauthorized
 		s.writeRaw(c, ep.unauthorized)
-		if memo && !set.tenants.tokenHeader(&raw.Header) {
-			set.memo.put(&memoEntry{hash: h, endpoint: ep.name}, query)
+		if memo {
+			set.memo.put(&memoEntry{hash: h, endpoint: ep.name}, mkey)
 		}
 		return nil, false
 	}
@@ -210,10 +208,10 @@ func admit[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoin
 	if st.answers != nil {
 		e.akey = answerKey(req)
 	}
-	if memo && byQuery {
+	if memo {
 		e.masked = MaskPhone(req.Phone)
 		e.limited = set.fixed.lookup(st, r, req, msgRateLimited)
-		set.memo.put(e, query)
+		set.memo.put(e, mkey)
 	}
 	return e, true
 }

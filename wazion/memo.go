@@ -2,36 +2,42 @@ package wazion
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"sync/atomic"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 const (
 	// memoSlots is how many requests a requestMemo keeps: more distinct
 	// panels a second than a busy deployment's agents open.
 	memoSlots = 4096
-	// memoMaxQuery is the longest query string kept; WAzion's, a token
-	// and a phone or two, are a tenth of it.
-	memoMaxQuery = 512
+	// memoMaxKey bounds what a request is remembered by: its query
+	// string and token headers. WAzion's, a token and a phone or two, are
+	// a sixth of it.
+	memoMaxKey = 768
 )
 
-// requestMemo remembers what recent requests were. For a query string
-// that came without a body and carried a known token, it keeps the store
-// and token it selected, the Request it parsed to and the answer past
-// the token's bound; for one that selected no store and came with no
-// token header, that it is unauthorized. WAzion asks again and again
-// with the same few query strings (a panel reopened, several agents on
+// requestMemo remembers what recent requests were. A request that came
+// without a body is known by its query string and the headers a token may
+// come in: they are all that parsing it and finding its store read. For
+// one that selected a store, the memo keeps the store and token, the
+// Request it parsed to and the answer past the token's bound; for one
+// that selected none, that it is unauthorized. WAzion asks again and
+// again with the same few requests (a panel reopened, several agents on
 // one chat, a retry), and so does a flood: a request found here skips
 // parsing and the token's digest, which are most of what answering from
 // a recent answer, or refusing, costs besides the network.
 //
-// It is a table of slots chosen by a seeded hash of the query string;
-// a new entry takes the place of any other in its slot, so a flood of
-// distinct queries costs a slot each and never grows it. Reads take no
-// lock. An entry is found only when its full hash and its bytes both
-// match, so a query crafted to land in a slot learns nothing of the
-// query there. A requestMemo belongs to one tenantSet: a reload starts an
-// empty one, and an entry never outlives the stores and tokens it names.
+// It is a table of slots chosen by a seeded hash of that key; a new
+// entry takes the place of any other in its slot, so a flood of distinct
+// requests costs a slot each and never grows it. Reads take no lock. An
+// entry is found only when its full hash and its key both match, so a
+// request crafted to land in a slot learns nothing of the one there. A
+// requestMemo belongs to one tenantSet: a reload starts an empty one, and
+// an entry never outlives the stores and tokens it names.
 type requestMemo struct {
 	seed  maphash.Seed
 	slots [memoSlots]atomic.Pointer[memoEntry]
@@ -42,7 +48,7 @@ type requestMemo struct {
 type memoEntry struct {
 	hash     uint64
 	endpoint string
-	query    []byte // a copy, when remembered
+	mkey     []byte // a copy of memoKey's, when remembered
 	st       *store // nil: unauthorized, when no header holds a token
 	key      *tokenKey
 	req      Request
@@ -55,26 +61,50 @@ func newRequestMemo() *requestMemo {
 	return &requestMemo{seed: maphash.MakeSeed()}
 }
 
-// hash is the memo's hash of query, and whether query may be kept at all
-// (never in a nil memo).
-func (m *requestMemo) hash(query []byte) (uint64, bool) {
-	if m == nil || len(query) == 0 || len(query) > memoMaxQuery {
-		return 0, false
+// memoKey is what a bodyless request r is remembered by, built in buf:
+// its query string, then each header a token may come in (Authorization,
+// HeaderToken, then headers, the stores' own), each after its length. ok
+// is false when the memo keeps nothing of r: a nil memo, a body, or a key
+// longer than memoMaxKey.
+func (m *requestMemo) memoKey(buf *[memoMaxKey]byte, r *fasthttp.Request, headers []string) (key []byte, ok bool) {
+	if m == nil || len(r.Body()) > 0 {
+		return nil, false
 	}
-	return maphash.Bytes(m.seed, query), true
+	key = buf[:0]
+	add := func(v []byte) bool {
+		if len(key)+binary.MaxVarintLen64+len(v) > len(buf) {
+			return false
+		}
+		key = append(binary.AppendUvarint(key, uint64(len(v))), v...)
+		return true
+	}
+	if !add(r.URI().QueryString()) || !add(r.Header.Peek(fiber.HeaderAuthorization)) || !add(r.Header.Peek(HeaderToken)) {
+		return nil, false
+	}
+	for _, name := range headers {
+		if !add(r.Header.Peek(name)) {
+			return nil, false
+		}
+	}
+	return key, true
 }
 
-// get returns the entry of endpoint's request with query, hashed to h.
-func (m *requestMemo) get(h uint64, endpoint string, query []byte) *memoEntry {
+// hash is the memo's hash of key.
+func (m *requestMemo) hash(key []byte) uint64 {
+	return maphash.Bytes(m.seed, key)
+}
+
+// get returns the entry of endpoint's request with key, hashed to h.
+func (m *requestMemo) get(h uint64, endpoint string, key []byte) *memoEntry {
 	e := m.slots[h%memoSlots].Load()
-	if e == nil || e.hash != h || e.endpoint != endpoint || !bytes.Equal(e.query, query) {
+	if e == nil || e.hash != h || e.endpoint != endpoint || !bytes.Equal(e.mkey, key) {
 		return nil
 	}
 	return e
 }
 
-// put remembers e as the request with query, hashed to e.hash.
-func (m *requestMemo) put(e *memoEntry, query []byte) {
-	e.query = bytes.Clone(query)
+// put remembers e as the request with key, hashed to e.hash.
+func (m *requestMemo) put(e *memoEntry, key []byte) {
+	e.mkey = bytes.Clone(key)
 	m.slots[e.hash%memoSlots].Store(e)
 }

@@ -251,7 +251,7 @@ func (s *Server) errorHandler(next fiber.ErrorHandler) fiber.ErrorHandler {
 		// middleware error the body is there, after fasthttp refused the
 		// body only the query string and headers are.
 		p, _ := parseFiber(c, r.name, s.bodyLimit)
-		st, _, _ := s.set.Load().tenants.authenticate(c, p)
+		st, _ := s.set.Load().tenants.authenticate(c, p)
 		if st == nil {
 			rec.outcome = OutcomeUnauthorized
 			s.writeRaw(c, r.unauthorized)
