@@ -78,6 +78,16 @@ type store struct {
 	// def.digests order.
 	def      tenantDef
 	limiters []*tokenBound
+	// series are the store's Series of each endpoint (route.index), from
+	// the SeriesObserver of the Server that last asked.
+	series [numEndpoints]atomic.Pointer[storeSeries]
+}
+
+// storeSeries is a Series and the SeriesObserver it came from: a store
+// may serve under more than one Server.
+type storeSeries struct {
+	obs    SeriesObserver
+	series Series
 }
 
 // tenantDef is a Tenant as its store keeps it: digests, not tokens.

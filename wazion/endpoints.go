@@ -43,6 +43,7 @@ type shaped struct {
 // typed endpoint, so nothing past it needs the response type.
 type route struct {
 	name         string
+	index        int // in Endpoints order
 	deadline     time.Duration
 	grace        time.Duration
 	unauthorized []byte

@@ -30,6 +30,7 @@ type record struct {
 	errMsg   string
 	detail   error      // full cause, for the log only
 	reused   bool       // a recent answer was sent again (Tenant.AnswerTTL)
+	series   Series     // the store's and endpoint's, from a SeriesObserver
 	set      *tenantSet // the stores the request was authenticated against
 	// lent: info went into a Backend's context, which may outlive the
 	// request; the record is then left to the collector, not reused.
@@ -88,6 +89,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			return nil
 		}
 		st = e.st
+		rec.series = s.seriesOf(st, r)
 		if !e.key.allow(rec.start) {
 			rec.outcome, rec.errMsg = OutcomeRateLimited, msgRateLimited
 			if e.limited != nil {
@@ -106,11 +108,11 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 					rec.outcome = OutcomeFound
 				}
 				rec.reused = true
-				s.observeAnswer(ep.name, st, true)
+				s.observeAnswer(rec, st, true)
 				s.writeRaw(c, a.body)
 				return nil
 			}
-			s.observeAnswer(ep.name, st, false)
+			s.observeAnswer(rec, st, false)
 			agen = st.answers.generation()
 		}
 		rec.lent = true
@@ -228,10 +230,28 @@ func writeError[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *en
 	s.write(c, rec, ep.shape(st.labels, req, none, rec.errMsg).body)
 }
 
-func (s *Server) observeAnswer(endpoint string, st *store, reused bool) {
-	if s.answerObs != nil {
-		s.answerObs.ObserveAnswer(endpoint, st.name, reused)
+func (s *Server) observeAnswer(rec *record, st *store, reused bool) {
+	switch {
+	case rec.series != nil:
+		rec.series.ObserveAnswer(reused)
+	case s.answerObs != nil:
+		s.answerObs.ObserveAnswer(rec.endpoint, st.name, reused)
 	}
+}
+
+// seriesOf returns st's Series for r from the Server's SeriesObserver,
+// asking it on st's first request to r; nil without one.
+func (s *Server) seriesOf(st *store, r *route) Series {
+	if s.seriesObs == nil {
+		return nil
+	}
+	p := &st.series[r.index]
+	if v := p.Load(); v != nil && v.obs == s.seriesObs {
+		return v.series
+	}
+	v := &storeSeries{obs: s.seriesObs, series: s.seriesObs.Series(r.name, st.name)}
+	p.Store(v)
+	return v.series
 }
 
 // backendErrorMessage picks the outcome and the text WAzion sees for a
@@ -366,10 +386,13 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	defer s.release(rec)
 	now := time.Now()
 	d := now.Sub(rec.start)
-	if s.observer != nil {
+	switch {
+	case rec.series != nil:
+		rec.series.ObserveRequest(rec.outcome, d)
+	case s.observer != nil:
 		s.observer.ObserveRequest(rec.endpoint, rec.store, rec.outcome, d)
-		s.observeError(rec)
 	}
+	s.observeError(rec)
 	notes := rec.info.finish()
 	level := slog.LevelInfo
 	switch rec.outcome {

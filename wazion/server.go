@@ -55,6 +55,26 @@ type Observer interface {
 	ObserveRequest(endpoint, store, outcome string, d time.Duration)
 }
 
+// A SeriesObserver is an Observer that resolves, once per store and
+// endpoint, the series a request of theirs counts in, so that counting a
+// request costs no look-up by name: on a recent answer that look-up
+// costs more than the counting. The Server asks for a store's Series on
+// its first request to each endpoint, and then counts every request of
+// that store and endpoint through it; requests that name no store go to
+// ObserveRequest.
+type SeriesObserver interface {
+	Observer
+	Series(endpoint, store string) Series
+}
+
+// Series counts the requests of one store to one endpoint: its methods
+// are Observer.ObserveRequest and AnswerObserver.ObserveAnswer with the
+// endpoint and store given.
+type Series interface {
+	ObserveRequest(outcome string, d time.Duration)
+	ObserveAnswer(reused bool)
+}
+
 // Options tunes the WAzion handlers. The zero value is ready to use.
 type Options struct {
 	// BodyLimit is the largest request body read, in bytes; zero means
@@ -83,6 +103,9 @@ type Options struct {
 	JSONEncoder func(v any) ([]byte, error)
 }
 
+// numEndpoints is how many endpoints Endpoints names.
+const numEndpoints = 5
+
 // Endpoints returns the five endpoint names in WAzion's order.
 func Endpoints() []string {
 	return []string{
@@ -109,6 +132,7 @@ type Server struct {
 	observer  Observer
 	answerObs AnswerObserver              // observer, when it also counts reused answers
 	errorObs  ErrorObserver               // observer, when it also hears errored answers
+	seriesObs SeriesObserver              // observer, when it resolves series per store
 	encoder   func(v any) ([]byte, error) // nil: encoding/json
 	routes    []*route                    // in Endpoints order
 	byName    map[string]*route           // by lower-case name
@@ -144,6 +168,7 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 	}
 	s.answerObs, _ = opts.Observer.(AnswerObserver)
 	s.errorObs, _ = opts.Observer.(ErrorObserver)
+	s.seriesObs, _ = opts.Observer.(SeriesObserver)
 	if s.bodyLimit <= 0 {
 		s.bodyLimit = DefaultBodyLimit
 	}
@@ -155,7 +180,8 @@ func NewServer(tenants *Tenants, opts Options) *Server {
 		margin = DefaultMargin
 	}
 	grace := max(min(margin/4, maxGrace), time.Millisecond)
-	for _, r := range s.endpointRoutes() {
+	for i, r := range s.endpointRoutes() {
+		r.index = i
 		budget := opts.Budgets[r.name]
 		if budget <= 0 {
 			budget = DefaultBudget

@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -295,6 +296,11 @@ type answerKey struct {
 
 // ObserveRequest implements wazion.Observer.
 func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duration) {
+	m.requestSeriesOf(endpoint, store, outcome).observe(d)
+}
+
+// requestSeriesOf returns the series of a request, resolved on first use.
+func (m *metrics) requestSeriesOf(endpoint, store, outcome string) *requestSeries {
 	k := requestKey{endpoint, store, outcome}
 	v, ok := m.requestSeries.Load(k)
 	if !ok {
@@ -307,7 +313,10 @@ func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duratio
 		}
 		v, _ = m.requestSeries.LoadOrStore(k, rs)
 	}
-	rs := v.(*requestSeries)
+	return v.(*requestSeries)
+}
+
+func (rs *requestSeries) observe(d time.Duration) {
 	rs.count.Inc()
 	rs.duration.Observe(d.Seconds())
 	if rs.errors != nil {
@@ -317,6 +326,12 @@ func (m *metrics) ObserveRequest(endpoint, store, outcome string, d time.Duratio
 
 // ObserveAnswer implements wazion.AnswerObserver.
 func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
+	m.answerCounter(endpoint, store, reused).Inc()
+}
+
+// answerCounter returns the answers_total series of a store and endpoint,
+// resolved on first use.
+func (m *metrics) answerCounter(endpoint, store string, reused bool) prometheus.Counter {
 	k := answerKey{endpoint, store, reused}
 	v, ok := m.answerSeries.Load(k)
 	if !ok {
@@ -326,7 +341,85 @@ func (m *metrics) ObserveAnswer(endpoint, store string, reused bool) {
 		}
 		v, _ = m.answerSeries.LoadOrStore(k, m.answers.WithLabelValues(m.storeValues(store, endpoint, result)...))
 	}
-	v.(prometheus.Counter).Inc()
+	return v.(prometheus.Counter)
+}
+
+// Series implements wazion.SeriesObserver.
+func (m *metrics) Series(endpoint, store string) wazion.Series {
+	return &endpointSeries{m: m, endpoint: endpoint, store: store}
+}
+
+// endpointSeries holds the series of one store's endpoint, each resolved
+// on first use as metrics resolves them, so that a request reads a
+// pointer instead of looking its series up by three names.
+type endpointSeries struct {
+	m               *metrics
+	endpoint, store string
+	outcomes        [len(seriesOutcomes)]atomic.Pointer[requestSeries]
+	answers         [2]atomic.Pointer[answerSeries] // built, reused
+}
+
+type answerSeries struct{ prometheus.Counter }
+
+// seriesOutcomes are the outcomes an endpointSeries holds, in outcomeIndex
+// order; another goes through metrics.ObserveRequest.
+var seriesOutcomes = [...]string{
+	wazion.OutcomeFound, wazion.OutcomeNotFound, wazion.OutcomeError, wazion.OutcomeTimeout,
+	wazion.OutcomeUnauthorized, wazion.OutcomeBadRequest, wazion.OutcomeTest, wazion.OutcomePanic,
+	wazion.OutcomeRateLimited,
+}
+
+func outcomeIndex(outcome string) int {
+	switch outcome {
+	case wazion.OutcomeFound:
+		return 0
+	case wazion.OutcomeNotFound:
+		return 1
+	case wazion.OutcomeError:
+		return 2
+	case wazion.OutcomeTimeout:
+		return 3
+	case wazion.OutcomeUnauthorized:
+		return 4
+	case wazion.OutcomeBadRequest:
+		return 5
+	case wazion.OutcomeTest:
+		return 6
+	case wazion.OutcomePanic:
+		return 7
+	case wazion.OutcomeRateLimited:
+		return 8
+	}
+	return -1
+}
+
+// ObserveRequest implements wazion.Series.
+func (e *endpointSeries) ObserveRequest(outcome string, d time.Duration) {
+	i := outcomeIndex(outcome)
+	if i < 0 {
+		e.m.ObserveRequest(e.endpoint, e.store, outcome, d)
+		return
+	}
+	rs := e.outcomes[i].Load()
+	if rs == nil {
+		rs = e.m.requestSeriesOf(e.endpoint, e.store, outcome)
+		e.outcomes[i].Store(rs)
+	}
+	rs.observe(d)
+}
+
+// ObserveAnswer implements wazion.Series.
+func (e *endpointSeries) ObserveAnswer(reused bool) {
+	i := 0
+	if reused {
+		i = 1
+	}
+	c := e.answers[i].Load()
+	if c == nil {
+		c = &answerSeries{e.m.answerCounter(e.endpoint, e.store, reused)}
+		e.answers[i].Store(c)
+	}
+	c.Inc()
 }
 
 // ObserveWebhook implements adapter.Observer.

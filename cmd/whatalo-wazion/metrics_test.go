@@ -11,7 +11,44 @@ import (
 	"github.com/whatalo-wazion/whatalo-wazion/whatalo"
 )
 
-var _ wazion.Observer = (*metrics)(nil)
+var (
+	_ wazion.SeriesObserver = (*metrics)(nil)
+	_ wazion.AnswerObserver = (*metrics)(nil)
+)
+
+// A store's Series counts in the series ObserveRequest and ObserveAnswer
+// count in, for every outcome, with and without the store label.
+func TestMetricsSeries(t *testing.T) {
+	for _, perStore := range []bool{true, false} {
+		m := newMetrics(perStore)
+		sr := m.Series(wazion.EndpointCustomerInfo, "shop")
+		outcomes := append(seriesOutcomes[:], "some_new_outcome")
+		for i, outcome := range outcomes {
+			if i < len(seriesOutcomes) && outcomeIndex(outcome) != i {
+				t.Fatalf("outcomeIndex(%q) = %d, want %d", outcome, outcomeIndex(outcome), i)
+			}
+			for range 2 {
+				sr.ObserveRequest(outcome, time.Millisecond)
+			}
+			m.ObserveRequest(wazion.EndpointCustomerInfo, "shop", outcome, time.Millisecond)
+			if got := testutil.ToFloat64(m.requests.WithLabelValues(m.requestValues(wazion.EndpointCustomerInfo, outcome, "shop")...)); got != 3 {
+				t.Errorf("per store %v: requests_total{%s} = %v, want 3", perStore, outcome, got)
+			}
+		}
+		if got := testutil.ToFloat64(m.storeErrors.WithLabelValues("shop", errorSourceAnswer)); got != 9 {
+			t.Errorf("per store %v: store_errors_total{answer} = %v, want 9 (error, timeout, panic)", perStore, got)
+		}
+		sr.ObserveAnswer(true)
+		sr.ObserveAnswer(true)
+		sr.ObserveAnswer(false)
+		m.ObserveAnswer(wazion.EndpointCustomerInfo, "shop", true)
+		for result, want := range map[string]float64{"reused": 3, "built": 1} {
+			if got := testutil.ToFloat64(m.answers.WithLabelValues(m.storeValues("shop", wazion.EndpointCustomerInfo, result)...)); got != want {
+				t.Errorf("per store %v: answers_total{%s} = %v, want %v", perStore, result, got, want)
+			}
+		}
+	}
+}
 
 func TestMetricsRequests(t *testing.T) {
 	m := newMetrics(true)
