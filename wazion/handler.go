@@ -212,6 +212,7 @@ func admit[Resp any](s *Server, c *fiber.Ctx, rec *record, r *route, ep *endpoin
 	}
 	if memo {
 		e.masked = MaskPhone(req.Phone)
+		rec.masked = e.masked
 		e.limited = set.fixed.lookup(st, r, req, msgRateLimited)
 		set.memo.put(e, mkey)
 	}

@@ -49,7 +49,7 @@ type memoEntry struct {
 	hash     uint64
 	endpoint string
 	mkey     []byte // a copy of memoKey's, when remembered
-	st       *store // nil: unauthorized, when no header holds a token
+	st       *store // nil: unauthorized
 	key      *tokenKey
 	req      Request
 	akey     string // answerKey(req), when the store keeps answers

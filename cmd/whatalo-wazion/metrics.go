@@ -361,34 +361,20 @@ type endpointSeries struct {
 
 type answerSeries struct{ prometheus.Counter }
 
-// seriesOutcomes are the outcomes an endpointSeries holds, in outcomeIndex
-// order; another goes through metrics.ObserveRequest.
+// seriesOutcomes are the outcomes an endpointSeries holds, the commonest
+// first; another goes through metrics.ObserveRequest.
 var seriesOutcomes = [...]string{
 	wazion.OutcomeFound, wazion.OutcomeNotFound, wazion.OutcomeError, wazion.OutcomeTimeout,
 	wazion.OutcomeUnauthorized, wazion.OutcomeBadRequest, wazion.OutcomeTest, wazion.OutcomePanic,
 	wazion.OutcomeRateLimited,
 }
 
+// outcomeIndex is outcome's index in seriesOutcomes, -1 if not there.
 func outcomeIndex(outcome string) int {
-	switch outcome {
-	case wazion.OutcomeFound:
-		return 0
-	case wazion.OutcomeNotFound:
-		return 1
-	case wazion.OutcomeError:
-		return 2
-	case wazion.OutcomeTimeout:
-		return 3
-	case wazion.OutcomeUnauthorized:
-		return 4
-	case wazion.OutcomeBadRequest:
-		return 5
-	case wazion.OutcomeTest:
-		return 6
-	case wazion.OutcomePanic:
-		return 7
-	case wazion.OutcomeRateLimited:
-		return 8
+	for i, o := range seriesOutcomes {
+		if o == outcome {
+			return i
+		}
 	}
 	return -1
 }
