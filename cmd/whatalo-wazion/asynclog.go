@@ -19,10 +19,14 @@ const (
 	// service reaches on one machine.
 	asyncLogCapacity = 1 << 20
 	// asyncLogBatch is the size at which the writer is woken before its
-	// interval: small enough that the two buffers' used part stays in the
-	// processor's cache at any request rate (a cold line per request costs
-	// more than the write), large enough that a write per batch is cheap.
-	asyncLogBatch = 64 << 10
+	// interval: half the capacity, so that the other half takes the lines
+	// that come while the batch is written. A write costs the requests'
+	// cores more than its bytes (the system call, the reader's wake-up,
+	// the runtime handing the writer's processor on while it blocks):
+	// side by side, batches of half the capacity cost about a microsecond
+	// less per request than batches of 64 KiB kept small enough to stay in
+	// the processor's cache.
+	asyncLogBatch = asyncLogCapacity / 2
 )
 
 // asyncLog is the io.Writer under the service's logger. A request only

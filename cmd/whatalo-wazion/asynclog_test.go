@@ -117,9 +117,9 @@ func TestAsyncLogFlushesWithinInterval(t *testing.T) {
 	})
 }
 
-// TestAsyncLogWritesABatchAtOnce: once asyncLogBatch bytes gathered, far
-// below the capacity, the writer does not wait for its interval, so the
-// part of the buffers in use stays small.
+// TestAsyncLogWritesABatchAtOnce: once asyncLogBatch bytes gathered, below
+// the capacity, the writer does not wait for its interval, so the lines
+// that come while it writes find room.
 func TestAsyncLogWritesABatchAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out lockedBuffer
