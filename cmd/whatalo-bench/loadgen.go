@@ -182,7 +182,7 @@ func (g *generator) runVegeta(ctx context.Context, t closedTarget, conns, rate i
 	}
 	cctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, g.selfBin, args...)
+	cmd := g.loadCmd(cctx, args)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
@@ -193,6 +193,24 @@ func (g *generator) runVegeta(ctx context.Context, t closedTarget, conns, rate i
 		return roundResult{}, fmt.Errorf("vegeta against %s: read its summary: %w", t.name, err)
 	}
 	return s.result(), nil
+}
+
+// loadMemoryLimit is the heap at which the load generator collects: its
+// collector is otherwise off (GOGC=off), so that a collection's pauses and
+// assists do not land in the latencies it measures. A round at 2,000
+// requests a second allocates a few tens of megabytes and never reaches
+// it; a closed-loop round collects at the limit.
+const loadMemoryLimit = "1GiB"
+
+// loadCmd is the load generator's process: the bench's own binary with
+// args, its collector held off up to loadMemoryLimit. Measured side by side
+// (--only 2), the p99 of both the service and the bare handler at 2,000
+// requests a second went from about 2.9 ms with the default collector to
+// 1.1 ms.
+func (g *generator) loadCmd(ctx context.Context, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, g.selfBin, args...)
+	cmd.Env = append(os.Environ(), "GOGC=off", "GOMEMLIMIT="+loadMemoryLimit)
+	return cmd
 }
 
 // luaCheckScript is the wrk script that compares every answer with body

@@ -189,6 +189,25 @@ func TestLoadCommand(t *testing.T) {
 	}
 }
 
+// TestLoadCmdHoldsTheCollectorOff: the generator's process runs with its
+// collector off up to a memory limit, whatever the bench's own setting.
+func TestLoadCmdHoldsTheCollectorOff(t *testing.T) {
+	t.Setenv("GOGC", "50")
+	g := &generator{selfBin: "/bin/true"}
+	cmd := g.loadCmd(context.Background(), []string{loadCommand, "--url", "http://127.0.0.1:1/"})
+	if !slices.Equal(cmd.Args, []string{"/bin/true", loadCommand, "--url", "http://127.0.0.1:1/"}) {
+		t.Errorf("args %q", cmd.Args)
+	}
+	env := map[string]string{}
+	for _, kv := range cmd.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v // the last one wins, as for the process
+	}
+	if env["GOGC"] != "off" || env["GOMEMLIMIT"] != loadMemoryLimit {
+		t.Errorf("GOGC=%q GOMEMLIMIT=%q, want off and %s", env["GOGC"], env["GOMEMLIMIT"], loadMemoryLimit)
+	}
+}
+
 func TestRoundsPoolCPUPerRequest(t *testing.T) {
 	var svc, bare rounds
 	svc.add(roundResult{requests: 40000, ok: 40000, elapsed: 2 * time.Second, cpu: 1200 * time.Millisecond, p50: time.Millisecond, p99: 4 * time.Millisecond})
