@@ -83,10 +83,10 @@ type store struct {
 	series [numEndpoints]atomic.Pointer[storeSeries]
 }
 
-// storeSeries is a Series and the SeriesObserver it came from: a store
-// may serve under more than one Server.
+// storeSeries is a Series and the Server whose SeriesObserver gave it: a
+// store may serve under more than one Server.
 type storeSeries struct {
-	obs    SeriesObserver
+	srv    *Server
 	series Series
 }
 

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -32,6 +33,12 @@ type record struct {
 	reused   bool       // a recent answer was sent again (Tenant.AnswerTTL)
 	series   Series     // the store's and endpoint's, from a SeriesObserver
 	set      *tenantSet // the stores the request was authenticated against
+	// id is the request's id, valid until the handler returns: in the
+	// request's headers or in idBuf. info.id holds it as a string once
+	// something keeps it (see record.requestID); a request answered
+	// without the Backend never needs one.
+	id    []byte
+	idBuf [32]byte
 	// lent: info went into a Backend's context, which may outlive the
 	// request; the record is then left to the collector, not reused.
 	lent bool
@@ -57,10 +64,19 @@ func (s *Server) beginAt(c *fiber.Ctx, endpoint string, start time.Time) *record
 	*rec = record{
 		endpoint: endpoint,
 		start:    start,
-		info:     requestInfo{id: s.ids.requestID(c)},
 		outcome:  OutcomeError,
 	}
+	rec.id = s.ids.requestID(c, &rec.idBuf)
 	return rec
+}
+
+// requestID returns the request's id as a string that outlives it, made
+// on the first call.
+func (rec *record) requestID() string {
+	if rec.info.id == "" {
+		rec.info.id = string(rec.id)
+	}
+	return rec.info.id
 }
 
 // handle is the one handler behind all five routes, r being the route of
@@ -74,7 +90,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				s.logger.Error("wazion handler panic",
-					slog.String("request_id", rec.info.id),
+					slog.String("request_id", rec.requestID()),
 					slog.String("endpoint", ep.name),
 					slog.Any("panic", p),
 					slog.String("stack", string(debug.Stack())))
@@ -115,6 +131,7 @@ func handle[Resp any](s *Server, r *route, ep *endpoint[Resp]) fiber.Handler {
 			s.observeAnswer(rec, st, false)
 			agen = st.answers.generation()
 		}
+		rec.requestID() // the Backend may read it (RequestID)
 		rec.lent = true
 		// The Request may be the memo's, which other requests share.
 		req.RelatedPhones = slices.Clone(req.RelatedPhones)
@@ -247,10 +264,10 @@ func (s *Server) seriesOf(st *store, r *route) Series {
 		return nil
 	}
 	p := &st.series[r.index]
-	if v := p.Load(); v != nil && v.obs == s.seriesObs {
+	if v := p.Load(); v != nil && v.srv == s {
 		return v.series
 	}
-	v := &storeSeries{obs: s.seriesObs, series: s.seriesObs.Series(r.name, st.name)}
+	v := &storeSeries{srv: s, series: s.seriesObs.Series(r.name, st.name)}
 	p.Store(v)
 	return v.series
 }
@@ -413,10 +430,20 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	if rec.masked == "" {
 		rec.masked = MaskPhone(rec.phone)
 	}
+	ah, _ := h.(AccessHandler)
+	id := rec.info.id
+	switch {
+	case id != "":
+	case ah != nil:
+		// An AccessHandler is done with the line when it returns.
+		id = unsafe.String(unsafe.SliceData(rec.id), len(rec.id))
+	default:
+		id = rec.requestID()
+	}
 	l := AccessLine{
 		Time:      now,
 		Level:     level,
-		RequestID: rec.info.id,
+		RequestID: id,
 		Method:    clip(c.Method(), maxLogField),
 		Endpoint:  rec.endpoint,
 		Store:     rec.store,
@@ -436,7 +463,12 @@ func (s *Server) finish(c *fiber.Ctx, rec *record) {
 	if rec.reused {
 		l.Answer = "recent"
 	}
-	_ = writeAccess(ctx, h, l) // a log that cannot be written is not the request's failure
+	// A log that cannot be written is not the request's failure.
+	if ah != nil {
+		_ = ah.HandleAccess(ctx, l)
+		return
+	}
+	_ = h.Handle(ctx, l.Record())
 }
 
 // release gives rec back for another request, unless it was lent.
@@ -468,9 +500,10 @@ func newRequestIDs() *requestIDs {
 }
 
 // requestID returns the caller's X-Request-Id when it is a sane token
-// (also one set on the response by a request-id middleware), or a new one,
-// and echoes it on the response.
-func (ids *requestIDs) requestID(c *fiber.Ctx) string {
+// (also one set on the response by a request-id middleware), or a new one
+// made in buf, and echoes it on the response. The id is valid until the
+// handler returns.
+func (ids *requestIDs) requestID(c *fiber.Ctx, buf *[32]byte) []byte {
 	id := c.Request().Header.Peek(HeaderRequestID)
 	if !validRequestID(id) {
 		id = c.Response().Header.Peek(HeaderRequestID)
@@ -480,17 +513,15 @@ func (ids *requestIDs) requestID(c *fiber.Ctx) string {
 		if conn == 0 {
 			n = ids.n.Add(1)
 		}
-		var b [32]byte
-		copy(b[:12], ids.prefix[:])
+		copy(buf[:12], ids.prefix[:])
 		var v [10]byte // 40 bits of each: a trillion connections, a trillion requests on one
 		binary.BigEndian.PutUint64(v[:8], conn<<24|(n>>16)&(1<<24-1))
 		binary.BigEndian.PutUint16(v[8:], uint16(n))
-		hex.Encode(b[12:], v[:])
-		id = b[:]
+		hex.Encode(buf[12:], v[:])
+		id = buf[:]
 	}
-	s := string(id)
 	c.Response().Header.SetCanonical(ids.header, id)
-	return s
+	return id
 }
 
 func validRequestID(id []byte) bool {
