@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"math"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,8 @@ type loadSpec struct {
 	pid int
 	// also, if set, receives every result too, to pool rounds.
 	also *rounds
+	// latencies, if set, receives every answer's latency in microseconds.
+	latencies *[]uint32
 }
 
 // loadResult is what a run measured.
@@ -128,6 +132,9 @@ func attack(ctx context.Context, spec loadSpec) loadResult {
 			continue // the hit that found the count exhausted was never sent
 		}
 		res.metrics.Add(r)
+		if spec.latencies != nil {
+			*spec.latencies = append(*spec.latencies, uint32(min(r.Latency/time.Microsecond, math.MaxUint32)))
+		}
 		if spec.also != nil {
 			spec.also.metrics.Add(r)
 		}
@@ -177,6 +184,10 @@ type rounds struct {
 	transport            int
 	p50sum, p99sum       time.Duration // per-round percentiles weighted by answers
 	maxLat               time.Duration
+	// latencies are every answer's latency in microseconds, when each of
+	// the n rounds reported them (latencyRounds == n).
+	latencies     []uint32
+	latencyRounds int
 }
 
 // requests is the answers of the pooled runs.
@@ -206,21 +217,37 @@ func (r *rounds) cpuPerRequest() time.Duration {
 	return r.cpu / time.Duration(r.requests())
 }
 
-// p50 and p99 are the pooled runs' percentiles; for out-of-process
-// rounds, whose histograms stay in the generator, the mean of the rounds'
-// own, weighted by their answers.
-func (r *rounds) p50() time.Duration {
-	if r.sent > 0 {
-		return r.p50sum / time.Duration(r.sent)
+// p50 and p99 are the pooled runs' percentiles. Out-of-process rounds
+// that reported every answer's latency (the vegeta subprocess at a fixed
+// rate) are pooled answer by answer; the others (wrk, whose histograms stay
+// in the generator) give the mean of the rounds' own, weighted by their
+// answers.
+func (r *rounds) p50() time.Duration { return r.percentile(0.50, r.p50sum, r.metrics.Latencies.P50) }
+
+func (r *rounds) p99() time.Duration { return r.percentile(0.99, r.p99sum, r.metrics.Latencies.P99) }
+
+func (r *rounds) percentile(q float64, sum, pooled time.Duration) time.Duration {
+	switch {
+	case r.sent > 0 && r.latencyRounds == r.n && len(r.latencies) > 0:
+		return time.Duration(nearestRank(r.latencies, q)) * time.Microsecond
+	case r.sent > 0:
+		return sum / time.Duration(r.sent)
 	}
-	return r.metrics.Latencies.P50
+	return pooled
 }
 
-func (r *rounds) p99() time.Duration {
-	if r.sent > 0 {
-		return r.p99sum / time.Duration(r.sent)
-	}
-	return r.metrics.Latencies.P99
+// pooledLatencies reports whether p50 and p99 are of every answer rather
+// than the mean of the rounds'.
+func (r *rounds) pooledLatencies() bool {
+	return r.sent == 0 || r.latencyRounds == r.n && len(r.latencies) > 0
+}
+
+// nearestRank is the q-quantile of v by the nearest-rank method: the
+// smallest value at least a share q of v is at or below.
+func nearestRank(v []uint32, q float64) uint32 {
+	s := slices.Sorted(slices.Values(v))
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
 }
 
 func (r *rounds) maxLatency() time.Duration {

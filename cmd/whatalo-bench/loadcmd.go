@@ -30,11 +30,15 @@ type loadSummary struct {
 	P50NS     int64 `json:"p50_ns"`
 	P99NS     int64 `json:"p99_ns"`
 	MaxNS     int64 `json:"max_ns"`
+	// LatenciesUS is every answer's latency in microseconds, with
+	// --latencies: rounds pool them for percentiles of all their answers.
+	LatenciesUS []uint32 `json:"latencies_us,omitempty"`
 }
 
 func (s loadSummary) result() roundResult {
 	return roundResult{requests: s.Requests, ok: s.OK, wrongBody: s.WrongBody, badStatus: s.BadStatus, errors: s.Transport,
-		elapsed: time.Duration(s.ElapsedNS), p50: time.Duration(s.P50NS), p99: time.Duration(s.P99NS), max: time.Duration(s.MaxNS)}
+		elapsed: time.Duration(s.ElapsedNS), p50: time.Duration(s.P50NS), p99: time.Duration(s.P99NS), max: time.Duration(s.MaxNS),
+		latencies: s.LatenciesUS}
 }
 
 // runLoad is the load subcommand: one bounded vegeta run against --url,
@@ -47,6 +51,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	workers := fs.Int("workers", 64, "connections of a closed loop")
 	rate := fs.Int("rate", 0, "requests per second (0: closed loop)")
 	expect := fs.String("expect", "", "file holding the body every answer must have")
+	latencies := fs.Bool("latencies", false, "also report every answer's latency, in microseconds")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,8 +69,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		spec.classify = bodyOutcome(want)
 	}
+	if *latencies {
+		spec.latencies = new([]uint32)
+	}
 	res := attack(ctx, spec)
-	out, err := json.Marshal(summaryOf(res))
+	sum := summaryOf(res)
+	if spec.latencies != nil {
+		sum.LatenciesUS = *spec.latencies
+	}
+	out, err := json.Marshal(sum)
 	if err != nil {
 		return err
 	}

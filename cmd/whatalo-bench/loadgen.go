@@ -80,6 +80,7 @@ type roundResult struct {
 	p50, p99  time.Duration
 	max       time.Duration
 	cpu       time.Duration // CPU time of the target process during the round
+	latencies []uint32      // every answer's, in microseconds, when reported
 }
 
 // add pools r into rs.
@@ -95,6 +96,10 @@ func (rs *rounds) add(r roundResult) {
 	rs.p99sum += r.p99 * time.Duration(r.requests)
 	rs.maxLat = max(rs.maxLat, r.max)
 	rs.n++
+	if r.latencies != nil {
+		rs.latencies = append(rs.latencies, r.latencies...)
+		rs.latencyRounds++
+	}
 }
 
 // closedRound sends t's request from conns connections for d and counts
@@ -173,6 +178,10 @@ func (g *generator) runWrk(ctx context.Context, t closedTarget, conns int, d tim
 func (g *generator) runVegeta(ctx context.Context, t closedTarget, conns, rate int, d time.Duration) (roundResult, error) {
 	args := []string{loadCommand, "--url", t.url, "--duration", d.String(),
 		"--workers", strconv.Itoa(max(1, conns)), "--rate", strconv.Itoa(rate)}
+	if rate > 0 {
+		// A fixed-rate round's percentiles are of all the rounds' answers.
+		args = append(args, "--latencies")
+	}
 	if t.body != nil {
 		p, err := g.expectedFile(t)
 		if err != nil {

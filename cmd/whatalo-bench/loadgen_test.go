@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -46,7 +47,7 @@ func TestParseWrk(t *testing.T) {
 	}
 	want := roundResult{requests: 34708, ok: 34708 - 7 - 5, wrongBody: 7, badStatus: 5, errors: 6,
 		elapsed: 2100 * time.Millisecond, p50: 153 * time.Microsecond, p99: 98550 * time.Microsecond, max: 126580 * time.Microsecond}
-	if r != want {
+	if !reflect.DeepEqual(r, want) {
 		t.Errorf("parseWrk =\n %+v\nwant\n %+v", r, want)
 	}
 
@@ -184,6 +185,22 @@ func TestLoadCommand(t *testing.T) {
 	if s.Requests < 30 || s.Requests > 41 || s.OK+s.WrongBody != s.Requests || s.WrongBody == 0 || s.OK == 0 || s.P99NS <= 0 || s.ElapsedNS <= 0 {
 		t.Errorf("summary %+v: want about 40 requests at 100/s, half of them wrong", s)
 	}
+	if s.LatenciesUS != nil {
+		t.Errorf("latencies without --latencies: %d", len(s.LatenciesUS))
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"whatalo-bench", loadCommand, "--url", srv.URL, "--duration", "300ms",
+		"--rate", "100", "--latencies"}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = loadSummary{}
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		t.Fatalf("summary %q: %v", out.String(), err)
+	}
+	if len(s.LatenciesUS) != s.Requests || s.Requests == 0 || int64(slices.Max(s.LatenciesUS)) > s.MaxNS/1000 {
+		t.Errorf("--latencies: %d latencies (max %v µs) for %d requests (max %d ns)", len(s.LatenciesUS), slices.Max(append(s.LatenciesUS, 0)), s.Requests, s.MaxNS)
+	}
 	if err := run(context.Background(), []string{"whatalo-bench", loadCommand, "--url", "http://example.com/"}, &out, io.Discard); err == nil {
 		t.Error("load against a non-loopback URL: nil error")
 	}
@@ -234,6 +251,35 @@ func TestRoundsPoolCPUPerRequest(t *testing.T) {
 	}
 	if svc.successRatio() != 0.9999 {
 		t.Errorf("success ratio = %v", svc.successRatio())
+	}
+}
+
+// Rounds that report every answer's latency are pooled answer by answer:
+// one slow round moves the p99 of all answers only as far as its answers
+// reach, not by its own p99's weight. A round without them falls back to
+// the mean of the rounds'.
+func TestRoundsPoolLatencies(t *testing.T) {
+	lat := func(n int, us uint32) []uint32 { return slices.Repeat([]uint32{us}, n) }
+	var rs rounds
+	// 1,000 answers at 1 ms, then a round with 980 at 1 ms and 20 at 50 ms.
+	rs.add(roundResult{requests: 1000, ok: 1000, p50: time.Millisecond, p99: time.Millisecond, latencies: lat(1000, 1000)})
+	rs.add(roundResult{requests: 1000, ok: 1000, p50: time.Millisecond, p99: 50 * time.Millisecond, latencies: append(lat(980, 1000), lat(20, 50000)...)})
+	if !rs.pooledLatencies() || rs.p99() != time.Millisecond || rs.p50() != time.Millisecond {
+		t.Errorf("pooled p50 %s, p99 %s (pooled %v), want 1ms: 20 slow answers of 2,000 are 1 %%", rs.p50(), rs.p99(), rs.pooledLatencies())
+	}
+	rs.add(roundResult{requests: 1000, ok: 1000, p50: time.Millisecond, p99: 50 * time.Millisecond, latencies: append(lat(980, 1000), lat(20, 50000)...)})
+	if rs.p99() != 50*time.Millisecond {
+		t.Errorf("p99 with 40 slow answers of 3,000 = %s, want 50ms", rs.p99())
+	}
+	rs.add(roundResult{requests: 1000, ok: 1000, p50: time.Millisecond, p99: 2 * time.Millisecond})
+	if rs.pooledLatencies() || rs.p99() != (1+50+50+2)*time.Millisecond/4 {
+		t.Errorf("a round without latencies: p99 %s (pooled %v), want the mean of the rounds' 25.75ms", rs.p99(), rs.pooledLatencies())
+	}
+	if got := nearestRank([]uint32{5, 1, 4, 2, 3}, 0.5); got != 3 {
+		t.Errorf("nearestRank median of 1..5 = %d, want 3", got)
+	}
+	if got := nearestRank([]uint32{7}, 0.99); got != 7 {
+		t.Errorf("nearestRank of one value = %d, want 7", got)
 	}
 }
 
