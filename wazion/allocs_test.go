@@ -7,7 +7,6 @@ package wazion_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"regexp"
 	"testing"
@@ -66,17 +65,8 @@ func TestRecentAnswerAllocatesNoMoreThanBare(t *testing.T) {
 	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	srv.Routes(app)
 
-	answer := cachedAnswer()
-	answer.Labels = wazion.LabelsFor("es")
-	body, _ := json.Marshal(answer)
-	bare := fiber.New(fiber.Config{DisableStartupMessage: true})
-	bare.Get("/wazion/sidePanel_CustomerInfo", func(c *fiber.Ctx) error {
-		c.Set(fiber.HeaderContentType, wazion.ContentTypeJSON)
-		return c.Send(body)
-	})
-
 	uri := "/wazion/sidePanel_CustomerInfo?phone=%2B34612345678&token="
-	want := allocsPerRequest(t, bare.Handler(), uri+tokenA)
+	want := allocsPerRequest(t, bareFiber(), uri+tokenA)
 	madeID := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	for _, c := range []struct{ name, token string }{{"recent answer", tokenA}, {"unknown token", tokenB}} {
 		before := sink.lines

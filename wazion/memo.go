@@ -18,9 +18,6 @@ const (
 	// string and token headers. WAzion's, a token and a phone or two, are
 	// a sixth of it.
 	memoMaxKey = 768
-	// memoMaxHeaders is how many token headers of the stores' own a
-	// remembered request may be read from; a deployment rarely has one.
-	memoMaxHeaders = 6
 )
 
 // requestMemo remembers what recent requests were. A request that came
@@ -67,37 +64,12 @@ func newRequestMemo() *requestMemo {
 // memoKey is what a bodyless request r is remembered by, built in buf:
 // its query string, then each header a token may come in (Authorization,
 // HeaderToken, then headers, the stores' own), each after its length. ok
-// is false when the memo keeps nothing of r: a nil memo, a body, more than
-// memoMaxHeaders headers of the stores' own, or a key longer than
-// memoMaxKey.
+// is false when the memo keeps nothing of r: a nil memo, a body, or a key
+// longer than memoMaxKey.
 func (m *requestMemo) memoKey(buf *[memoMaxKey]byte, r *fasthttp.Request, headers []string) (key []byte, ok bool) {
-	if m == nil || len(headers) > memoMaxHeaders || len(r.Body()) > 0 {
+	if m == nil || len(r.Body()) > 0 {
 		return nil, false
 	}
-	// One pass over the headers finds them all, the first of each name as
-	// Peek would: a Peek per name copies and normalizes the name, then
-	// scans the headers again.
-	var vals [2 + memoMaxHeaders][]byte
-	var found [2 + memoMaxHeaders]bool
-	r.Header.VisitAll(func(k, v []byte) {
-		i := -1
-		switch {
-		case equalFoldASCII(k, fiber.HeaderAuthorization):
-			i = 0
-		case equalFoldASCII(k, HeaderToken):
-			i = 1
-		default:
-			for j, name := range headers {
-				if equalFoldASCII(k, name) {
-					i = 2 + j
-					break
-				}
-			}
-		}
-		if i >= 0 && !found[i] {
-			vals[i], found[i] = v, true
-		}
-	})
 	key = buf[:0]
 	add := func(v []byte) bool {
 		if len(key)+binary.MaxVarintLen64+len(v) > len(buf) {
@@ -106,33 +78,15 @@ func (m *requestMemo) memoKey(buf *[memoMaxKey]byte, r *fasthttp.Request, header
 		key = append(binary.AppendUvarint(key, uint64(len(v))), v...)
 		return true
 	}
-	if !add(r.URI().QueryString()) {
+	if !add(r.URI().QueryString()) || !add(r.Header.Peek(fiber.HeaderAuthorization)) || !add(r.Header.Peek(HeaderToken)) {
 		return nil, false
 	}
-	for _, v := range vals[:2+len(headers)] {
-		if !add(v) {
+	for _, name := range headers {
+		if !add(r.Header.Peek(name)) {
 			return nil, false
 		}
 	}
 	return key, true
-}
-
-// equalFoldASCII reports whether b is name, ignoring the case of ASCII
-// letters.
-func equalFoldASCII(b []byte, name string) bool {
-	if len(b) != len(name) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], name[i]
-		if x == y {
-			continue
-		}
-		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
-			return false
-		}
-	}
-	return true
 }
 
 // hash is the memo's hash of key.

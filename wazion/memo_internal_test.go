@@ -1,9 +1,7 @@
 package wazion
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -68,47 +66,6 @@ func TestMemoKeyHoldsEveryTokenSource(t *testing.T) {
 	var buf [memoMaxKey]byte
 	if _, ok := none.memoKey(&buf, new(fasthttp.Request), nil); ok {
 		t.Error("a nil memo remembers")
-	}
-}
-
-// The memo reads each token header as authenticate does, with Peek: the
-// first of a repeated header, any case of its name, and a store's header
-// among others. Past memoMaxHeaders store headers nothing is remembered.
-func TestMemoKeyReadsHeadersAsPeek(t *testing.T) {
-	m := newRequestMemo()
-	headers := []string{"X-Shop-Token", "X-Other-Token"}
-	peekKey := func(r *fasthttp.Request) []byte {
-		var key []byte
-		for _, v := range [][]byte{r.URI().QueryString(), r.Header.Peek(fiber.HeaderAuthorization), r.Header.Peek(HeaderToken),
-			r.Header.Peek(headers[0]), r.Header.Peek(headers[1])} {
-			key = append(binary.AppendUvarint(key, uint64(len(v))), v...)
-		}
-		return key
-	}
-	for name, raw := range map[string]string{
-		"repeated Authorization": "Authorization: Bearer first\r\nAuthorization: Bearer second\r\n",
-		"lower-case names":       "authorization: Bearer a\r\nx-wazion-token: b\r\nx-shop-token: c\r\n",
-		"store header among":     "User-Agent: wazion\r\nX-Other-Token: d\r\nAccept: */*\r\nX-Shop-Token: e\r\nX-Other-Token: f\r\n",
-		"none":                   "Accept: */*\r\n",
-	} {
-		var r fasthttp.Request
-		if err := r.Read(bufio.NewReader(strings.NewReader("GET /wazion/x?phone=1 HTTP/1.1\r\nHost: h\r\n" + raw + "\r\n"))); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var buf [memoMaxKey]byte
-		k, ok := m.memoKey(&buf, &r, headers)
-		if want := peekKey(&r); !ok || !bytes.Equal(k, want) {
-			t.Errorf("%s: key %q (%v), Peek reads %q", name, k, ok, want)
-		}
-	}
-	var r fasthttp.Request
-	r.SetRequestURI("/wazion/x?phone=1")
-	var buf [memoMaxKey]byte
-	if _, ok := m.memoKey(&buf, &r, make([]string, memoMaxHeaders+1)); ok {
-		t.Errorf("a request is remembered by %d store headers", memoMaxHeaders+1)
-	}
-	if _, ok := m.memoKey(&buf, &r, make([]string, memoMaxHeaders)); !ok {
-		t.Errorf("a request is not remembered by %d store headers", memoMaxHeaders)
 	}
 }
 
