@@ -57,20 +57,15 @@ func allocsPerRequest(t *testing.T, h fasthttp.RequestHandler, uri string) float
 // bytes; each line carries the request's id.
 func TestRecentAnswerAllocatesNoMoreThanBare(t *testing.T) {
 	sink := &accessSink{}
-	ts, err := wazion.NewTenants([]wazion.Tenant{{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := wazion.NewServer(ts, wazion.Options{Logger: slog.New(sink)})
-	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
-	srv.Routes(app)
+	app := staticTenant(t, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: time.Hour},
+		wazion.Options{Logger: slog.New(sink)})
 
 	uri := "/wazion/sidePanel_CustomerInfo?phone=%2B34612345678&token="
 	want := allocsPerRequest(t, bareFiber(), uri+tokenA)
 	madeID := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	for _, c := range []struct{ name, token string }{{"recent answer", tokenA}, {"unknown token", tokenB}} {
 		before := sink.lines
-		if got := allocsPerRequest(t, app.Handler(), uri+c.token); got > want {
+		if got := allocsPerRequest(t, app, uri+c.token); got > want {
 			t.Errorf("%s: %.1f allocations a request, bare Fiber %.1f", c.name, got, want)
 		}
 		if n := sink.lines - before; n < 500 {

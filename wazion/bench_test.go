@@ -85,16 +85,16 @@ func BenchmarkCustomerInfoCached(b *testing.B) {
 // staticStore serves one store answered by staticBackend, keeping recent
 // answers for answerTTL.
 func staticStore(b *testing.B, answerTTL time.Duration) fasthttp.RequestHandler {
-	return staticTenant(b, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: answerTTL})
+	return staticTenant(b, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()}, AnswerTTL: answerTTL}, wazion.Options{})
 }
 
-// staticTenant serves t alone.
-func staticTenant(b *testing.B, t wazion.Tenant) fasthttp.RequestHandler {
+// staticTenant serves t alone, with opts.
+func staticTenant(tb testing.TB, t wazion.Tenant, opts wazion.Options) fasthttp.RequestHandler {
 	ts, err := wazion.NewTenants([]wazion.Tenant{t})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	srv := wazion.NewServer(ts, wazion.Options{})
+	srv := wazion.NewServer(ts, opts)
 	app := fiber.New(srv.FiberConfig(fiber.Config{DisableStartupMessage: true}))
 	srv.Routes(app)
 	return app.Handler()
@@ -137,7 +137,7 @@ func BenchmarkRejectBadToken(b *testing.B) {
 // per-token bound (Tenant.RateLimit), answered without the Backend.
 func BenchmarkRejectTokenLimited(b *testing.B) {
 	benchServe(b, staticTenant(b, wazion.Tenant{Name: "A", Tokens: []string{tokenA}, Backend: staticBackend{cachedAnswer()},
-		AnswerTTL: time.Hour, RateLimit: 1e-9, RateBurst: 1}))
+		AnswerTTL: time.Hour, RateLimit: 1e-9, RateBurst: 1}, wazion.Options{}))
 }
 
 // BenchmarkLabelsText is the lookup of a label by its WAzion key, which

@@ -36,8 +36,8 @@ type loadSpec struct {
 	pid int
 	// also, if set, receives every result too, to pool rounds.
 	also *rounds
-	// latencies, if set, receives every answer's latency in microseconds.
-	latencies *[]uint32
+	// latencies keeps every answer's latency in the result.
+	latencies bool
 }
 
 // loadResult is what a run measured.
@@ -47,6 +47,9 @@ type loadResult struct {
 	ok       int
 	cpu      time.Duration // CPU of spec.pid during the run; 0 if unknown
 	elapsed  time.Duration
+	// latencies are every answer's latency in microseconds, with
+	// spec.latencies.
+	latencies []uint32
 }
 
 // successRatio is the share of requests whose outcome was "ok".
@@ -132,8 +135,8 @@ func attack(ctx context.Context, spec loadSpec) loadResult {
 			continue // the hit that found the count exhausted was never sent
 		}
 		res.metrics.Add(r)
-		if spec.latencies != nil {
-			*spec.latencies = append(*spec.latencies, uint32(min(r.Latency/time.Microsecond, math.MaxUint32)))
+		if spec.latencies {
+			res.latencies = append(res.latencies, uint32(min(r.Latency/time.Microsecond, math.MaxUint32)))
 		}
 		if spec.also != nil {
 			spec.also.metrics.Add(r)
@@ -228,12 +231,12 @@ func (r *rounds) p99() time.Duration { return r.percentile(0.99, r.p99sum, r.met
 
 func (r *rounds) percentile(q float64, sum, pooled time.Duration) time.Duration {
 	switch {
-	case r.sent > 0 && r.latencyRounds == r.n && len(r.latencies) > 0:
+	case r.sent == 0:
+		return pooled
+	case r.pooledLatencies():
 		return time.Duration(nearestRank(r.latencies, q)) * time.Microsecond
-	case r.sent > 0:
-		return sum / time.Duration(r.sent)
 	}
-	return pooled
+	return sum / time.Duration(r.sent)
 }
 
 // pooledLatencies reports whether p50 and p99 are of every answer rather

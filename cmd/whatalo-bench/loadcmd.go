@@ -69,15 +69,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		spec.classify = bodyOutcome(want)
 	}
-	if *latencies {
-		spec.latencies = new([]uint32)
-	}
-	res := attack(ctx, spec)
-	sum := summaryOf(res)
-	if spec.latencies != nil {
-		sum.LatenciesUS = *spec.latencies
-	}
-	out, err := json.Marshal(sum)
+	spec.latencies = *latencies
+	out, err := json.Marshal(summaryOf(attack(ctx, spec)))
 	if err != nil {
 		return err
 	}
@@ -100,7 +93,8 @@ func bodyOutcome(want []byte) func(*vegeta.Result) string {
 func summaryOf(res loadResult) loadSummary {
 	s := loadSummary{Requests: int(res.metrics.Requests), OK: res.ok, WrongBody: res.outcomes["wrong_body"],
 		Transport: res.outcomes["transport"], ElapsedNS: int64(res.metrics.Duration + res.metrics.Wait),
-		P50NS: int64(res.metrics.Latencies.P50), P99NS: int64(res.metrics.Latencies.P99), MaxNS: int64(res.metrics.Latencies.Max)}
+		P50NS: int64(res.metrics.Latencies.P50), P99NS: int64(res.metrics.Latencies.P99), MaxNS: int64(res.metrics.Latencies.Max),
+		LatenciesUS: res.latencies}
 	for k, n := range res.outcomes {
 		if strings.HasPrefix(k, "http_") {
 			s.BadStatus += n

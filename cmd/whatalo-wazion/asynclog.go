@@ -25,8 +25,8 @@ const (
 // gathered, in order, in one write, at least every interval and once a
 // batch (half the capacity) gathered. A line that does not fit is dropped,
 // never waited for: a slow or stuck standard output (a full pipe, a paused
-// log shipper) must not stall WAzion's answers. Dropped lines are counted (Dropped, for
-// the metric) and said in the log once it can write again.
+// log shipper) must not stall WAzion's answers. Dropped lines are counted
+// (Dropped, for the metric) and said in the log once it can write again.
 //
 // Each Write must hold whole lines, as slog's handlers write one record per
 // call. Close writes what is left and waits for the goroutine; later writes

@@ -12,8 +12,8 @@ import (
 // container runtime, systemd or a supervisor. With the default 64 KiB a
 // batch of lines (half of asyncLogCapacity) fills the pipe and its write
 // waits for the reader on every batch, which costs the requests' cores more
-// than the lines themselves. The kernel caps the size at fs.pipe-max-size; a refusal
-// leaves the pipe as it was, and anything but a pipe refuses
+// than the lines themselves. The kernel caps the size at fs.pipe-max-size;
+// a refusal leaves the pipe as it was, and anything but a pipe refuses
 // (F_SETPIPE_SZ is for pipes only). The descriptor is reached through
 // SyscallConn, not Fd, which would also switch it to blocking mode.
 func growPipe(w io.Writer) {
